@@ -1,0 +1,3 @@
+module github.com/pollhook/pollhook
+
+go 1.26
