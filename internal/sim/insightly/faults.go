@@ -18,7 +18,8 @@ type faults struct {
 	lateDelay   time.Duration
 	lateNext    int // the next N writes become visible lateNextDelay later
 	lateNextDel time.Duration
-	noRetryHint bool // 429s carry no Retry-After
+	noRetryHint bool            // 429s carry no Retry-After
+	forbidden   map[string]bool // lower-cased object → 403, as if the user lost access
 }
 
 // Faults describes fault injection, for SetFaults and POST /_sim/faults.
@@ -49,6 +50,9 @@ type Faults struct {
 	LateNextDelay Duration `json:"lateNextDelay,omitempty"`
 	// OmitRetryAfter leaves Retry-After out of 429 responses.
 	OmitRetryAfter bool `json:"omitRetryAfter,omitempty"`
+	// Forbid makes these objects answer 403, as when an administrator
+	// takes a user's access to them away.
+	Forbid []string `json:"forbid,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "5s".
@@ -76,7 +80,11 @@ func (s *Sim) SetFaults(f Faults) {
 	for k, v := range f.DeleteBetweenPages {
 		pages[strings.ToLower(k)] = v
 	}
-	s.faults = faults{failNext: f.FailNext, failStatus: status, failRate: f.FailureRate,
+	forbidden := map[string]bool{}
+	for _, o := range f.Forbid {
+		forbidden[strings.ToLower(o)] = true
+	}
+	s.faults = faults{forbidden: forbidden, failNext: f.FailNext, failStatus: status, failRate: f.FailureRate,
 		latency: time.Duration(f.Latency), malformed: f.MalformedNext, deletePages: pages,
 		lateRate: f.LateWrites, lateDelay: time.Duration(f.LateDelay),
 		lateNext: f.LateNext, lateNextDel: time.Duration(f.LateNextDelay), noRetryHint: f.OmitRetryAfter}

@@ -142,3 +142,17 @@ func TestLateVisibleWrites(t *testing.T) {
 		t.Errorf("after a minute: %v", got)
 	}
 }
+
+func TestForbidObject(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t, Config{Records: 2})
+	b.sim.SetFaults(Faults{Forbid: []string{"leads"}})
+	resp, body := b.do(t, "GET", "/v3.1/Leads/Search", nil)
+	wantStatus(t, resp, body, 403)
+	if got := message(t, body); got != "API User does not have access to Leads." {
+		t.Errorf("message %q", got)
+	}
+	b.getList(t, "/v3.1/Contacts/Search") // other objects unaffected
+	b.sim.SetFaults(Faults{})
+	b.getList(t, "/v3.1/Leads/Search")
+}

@@ -45,6 +45,9 @@ func (s *Sim) route(a *account, u *user, r *http.Request, rest string, body []by
 	if !ok {
 		return noResource(r)
 	}
+	if s.faults.forbidden[strings.ToLower(o.Name)] {
+		return errorResponse(&apiError{Status: http.StatusForbidden, Message: gateMessage(http.StatusForbidden, o)})
+	}
 	if status := a.gate(o); status != 0 {
 		return errorResponse(&apiError{Status: status, Message: gateMessage(status, o)})
 	}
