@@ -39,10 +39,19 @@ func (a *account) merge(o *object, base record, body map[string]any, caller int6
 			}
 		}
 	}
+	// Property names match case-insensitively, as JSON.NET binds them
+	// (Cloud Elements' own tests create contacts with "last_name").
+	folded := make(map[string]any, len(body))
+	for k, v := range body {
+		folded[strings.ToUpper(k)] = v
+	}
 	// Schema order, not map order: sub-record IDs are handed out in a
 	// reproducible sequence.
 	for _, f := range o.Fields {
 		v, ok := body[f.Name]
+		if !ok {
+			v, ok = folded[strings.ToUpper(f.Name)]
+		}
 		if !ok || readOnly[f.Name] || f.Name == o.PK {
 			continue
 		}

@@ -19,7 +19,10 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if c1["VISIBLE_TO"] != "EVERYONE" || c1["OWNER_USER_ID"] == nil || c1["CREATED_USER_ID"] != c1["OWNER_USER_ID"] {
 		t.Errorf("defaults: %v %v %v", c1["VISIBLE_TO"], c1["OWNER_USER_ID"], c1["CREATED_USER_ID"])
 	}
-	c2 := b.write(t, "POST", "/v3.1/Contacts", map[string]any{"LAST_NAME": "Second"}, 201)
+	c2 := b.write(t, "POST", "/v3.1/Contacts", map[string]any{"last_name": "Second"}, 201) // keys bind case-insensitively
+	if c2["LAST_NAME"] != "Second" {
+		t.Errorf("last_name not bound: %v", c2["LAST_NAME"])
+	}
 	if idOf(t, c2, "CONTACT_ID") <= id {
 		t.Fatalf("IDs must grow: %d after %d", idOf(t, c2, "CONTACT_ID"), id)
 	}
