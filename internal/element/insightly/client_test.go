@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/element"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 )
 
@@ -127,9 +128,9 @@ func TestTypedErrors(t *testing.T) {
 		status int
 	}{
 		{"Contacts/1", ErrNotFound, 404},
-		{"Product", ErrNotFound, 404}, // not on the plan
-		{"Ticket", ErrForbidden, 403}, // gated by the plan
-		{"Tickets", ErrInvalid, 405},  // wrong collection name
+		{"Product", ErrNotFound, 404},        // not on the plan
+		{"Ticket", ErrForbidden, 403},        // gated by the plan
+		{"Tickets", ErrInvalid, 405},         // wrong collection name
 		{"Contacts/Search", ErrInvalid, 400}, // sent with top=0
 	}
 	for _, tc := range cases {
@@ -306,22 +307,22 @@ func TestListQueries(t *testing.T) {
 
 func TestRecordLookup(t *testing.T) {
 	t.Parallel()
-	r := NewRecord([]byte(`{"CONTACT_ID": 366638973, "A": {"B": [1, {"C": "deep"}]},
+	r := element.NewRecord([]byte(`{"CONTACT_ID": 366638973, "A": {"B": [1, {"C": "deep"}]},
 		"CUSTOMFIELDS": [{"FIELD_NAME": "Hobby__c", "FIELD_VALUE": "Skiing", "CUSTOM_FIELD_ID": "Hobby__c"}]}`))
 	if id, ok := r.ID("CONTACT_ID"); !ok || id != 366638973 {
 		t.Errorf("ID = %d, %v", id, ok)
 	}
 	for path, want := range map[string]any{"A.B.1.C": "deep", "Hobby__c": "Skiing", "hobby__c": "Skiing"} {
-		if v, ok := r.Lookup(path); !ok || v != want {
+		if v, ok := lookup(r, path); !ok || v != want {
 			t.Errorf("Lookup(%s) = %v, %v", path, v, ok)
 		}
 	}
 	for _, path := range []string{"A.B.2", "A.X", "CONTACT_ID.x", "Nope__c"} {
-		if v, ok := r.Lookup(path); ok {
+		if v, ok := lookup(r, path); ok {
 			t.Errorf("Lookup(%s) = %v, want absent", path, v)
 		}
 	}
-	if _, err := NewRecord([]byte(`[1]`)).Fields(); err == nil {
+	if _, err := element.NewRecord([]byte(`[1]`)).Fields(); err == nil {
 		t.Error("an array decoded as a record")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pollhook/pollhook/internal/element"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,7 +62,7 @@ func (q Query) request(object string) (string, url.Values, error) {
 
 // Page is one page of records.
 type Page struct {
-	Records []*Record
+	Records []*element.Record
 	// Date is the upstream clock at the response.
 	Date time.Time
 	// Total is X-Total-Count when asked for with count, else -1.
@@ -98,10 +99,10 @@ func (c *Client) List(ctx context.Context, object string, q Query, skip, top int
 }
 
 // Get reads one record.
-func (c *Client) Get(ctx context.Context, object string, id string) (*Record, *Response, error) {
+func (c *Client) Get(ctx context.Context, object string, id string) (*element.Record, *Response, error) {
 	resp, err := c.Do(ctx, http.MethodGet, object+"/"+url.PathEscape(id), nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return NewRecord(resp.Body), resp, nil
+	return element.NewRecord(resp.Body), resp, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pollhook/pollhook/internal/element"
 	"time"
 )
 
@@ -56,7 +57,7 @@ type ScanResult struct {
 // so overlaps and re-reads never repeat a record. A record that exists for
 // the whole scan is always yielded; one that enters the results during the
 // scan below the current position is left for the next scan.
-func (c *Client) Scan(ctx context.Context, object, pk string, q Query, opt ScanOptions, fn func(*Record) error) (ScanResult, error) {
+func (c *Client) Scan(ctx context.Context, object, pk string, q Query, opt ScanOptions, fn func(*element.Record) error) (ScanResult, error) {
 	size := opt.PageSize
 	if size <= 0 || size > PageSizeMax {
 		size = PageSizeMax

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pollhook/pollhook/internal/element"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 )
 
@@ -42,7 +43,7 @@ func TestScanSurvivesDeletesBetweenPages(t *testing.T) {
 
 			var got []int64
 			res, err := c.Scan(context.Background(), "Contacts", "CONTACT_ID", Query{},
-				ScanOptions{PageSize: tc.pageSize, Overlap: tc.overlap}, func(r *Record) error {
+				ScanOptions{PageSize: tc.pageSize, Overlap: tc.overlap}, func(r *element.Record) error {
 					id, _ := r.ID("CONTACT_ID")
 					got = append(got, id)
 					return nil
@@ -78,8 +79,8 @@ func TestScanStopAndResume(t *testing.T) {
 	truth, _ := b.sim.Records(b.sim.APIKey(), "Organisations")
 	ctx := context.Background()
 	var got []int64
-	collect := func(limit int) func(*Record) error {
-		return func(r *Record) error {
+	collect := func(limit int) func(*element.Record) error {
+		return func(r *element.Record) error {
 			if len(got) == limit {
 				return ErrStopScan
 			}
@@ -106,7 +107,7 @@ func TestScanGivesUpWhenPagingNeverSettles(t *testing.T) {
 	c, b := setup(t, sim.Config{Records: 400})
 	b.sim.SetFaults(sim.Faults{DeleteBetweenPages: map[string]int{"Contacts": 1000}})
 	_, err := c.Scan(context.Background(), "Contacts", "CONTACT_ID", Query{},
-		ScanOptions{PageSize: 10, Overlap: 1, MaxStepBacks: 3}, func(*Record) error { return nil })
+		ScanOptions{PageSize: 10, Overlap: 1, MaxStepBacks: 3}, func(*element.Record) error { return nil })
 	if !errors.Is(err, ErrUnstablePaging) {
 		t.Errorf("err = %v, want ErrUnstablePaging", err)
 	}

@@ -1,0 +1,168 @@
+// Package element defines what pollhook needs from a connector to an
+// upstream system (an "element", in Cloud Elements' words): its
+// configuration keys, its default poller configuration, and a hub through
+// which the API and the poller read and write records.
+package element
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/element/ceql"
+)
+
+// ConfigField describes one instance configuration key an element reads.
+type ConfigField struct {
+	Key         string
+	Required    bool
+	Secret      bool // masked as ******** in every response, encrypted at rest
+	Description string
+}
+
+// Element is a connector to one kind of upstream system.
+type Element interface {
+	// Key is the element key clients name, e.g. "insightly".
+	Key() string
+	// Name is the display name, e.g. "Insightly".
+	Name() string
+	// Hub is the Cloud Elements hub the element implements, e.g. "crm".
+	Hub() string
+	// ConfigFields lists the configuration keys the element reads.
+	ConfigFields() []ConfigField
+	// DefaultPollerConfig is the event.poller.configuration used when an
+	// instance enables events without one.
+	DefaultPollerConfig() json.RawMessage
+	// Open checks an instance configuration and returns a connection. It
+	// makes no request: Conn.Identify verifies the credentials.
+	Open(cfg map[string]string) (Conn, error)
+}
+
+// Conn is one instance's connection to its upstream account: the hub.
+type Conn interface {
+	// Identify verifies the credentials and names the upstream account.
+	Identify(ctx context.Context) (Identity, error)
+	// List reads one page of a resource.
+	List(ctx context.Context, resource string, req ListRequest) (*ListResult, error)
+	// Get reads one record.
+	Get(ctx context.Context, resource, id string) (*Result, error)
+	// Create adds a record from a JSON object.
+	Create(ctx context.Context, resource string, body json.RawMessage) (*Result, error)
+	// Update changes a record; patch selects partial (PATCH) over full (PUT)
+	// semantics where the upstream distinguishes them.
+	Update(ctx context.Context, resource, id string, body json.RawMessage, patch bool) (*Result, error)
+	// Delete removes a record.
+	Delete(ctx context.Context, resource, id string) error
+	// Scan calls fn for every record of resource matching where, each once,
+	// whatever happens to the upstream's paging meanwhile.
+	Scan(ctx context.Context, resource string, where ceql.Expr, fn func(*Record) error) (ScanResult, error)
+}
+
+// Identity names the upstream account behind an instance: instances with
+// the same Account share its rate limits and quota.
+type Identity struct {
+	Account string // stable key of the upstream account
+	Name    string // its display name
+	User    string // the authenticated user
+	Plan    string
+}
+
+// ListRequest is one page of a hub list call.
+type ListRequest struct {
+	Where    string // CEQL
+	Page     int    // 1-based; 0 means 1
+	PageSize int    // 0 means the element's default
+	NextPage string // a token from an earlier ListResult; overrides Page
+}
+
+// ListResult is one page of records, with the token for the next page
+// ("" when this page is the last).
+type ListResult struct {
+	Records  []json.RawMessage
+	NextPage string
+	Date     time.Time // the upstream clock
+}
+
+// Result is one record.
+type Result struct {
+	Record json.RawMessage
+	Date   time.Time
+}
+
+// ScanResult tells how a scan went.
+type ScanResult struct {
+	Date    time.Time // the upstream clock at the first response
+	Pages   int
+	Records int
+}
+
+// Error is a failure with the HTTP status the hub API should answer.
+// Message is safe to show the client; it never contains credentials.
+type Error struct {
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes an *Error with a formatted message.
+func Errorf(status int, format string, args ...any) *Error {
+	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// StatusOf is the HTTP status for err: an *Error's, else 500.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// Registry holds the elements pollhook serves.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[string]Element
+}
+
+// NewRegistry holds els.
+func NewRegistry(els ...Element) *Registry {
+	r := &Registry{m: map[string]Element{}}
+	for _, e := range els {
+		r.m[e.Key()] = e
+	}
+	return r
+}
+
+// Get finds an element by key.
+func (r *Registry) Get(key string) (Element, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.m[key]
+	return e, ok
+}
+
+// Keys lists the element keys, sorted.
+func (r *Registry) Keys() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	keys := make([]string, 0, len(r.m))
+	for k := range r.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,123 @@
+package insightly
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/element"
+)
+
+// Configuration keys of an Insightly instance. username and password are
+// Cloud Elements' (password carries the API key); the others are pollhook's.
+const (
+	ConfigUsername = "username"
+	ConfigPassword = "password"
+	ConfigPod      = "insightly.pod"
+	ConfigBaseURL  = "base.url"
+)
+
+//go:embed poller.json
+var defaultPollerConfig []byte
+
+// Options configure the element for the whole process.
+type Options struct {
+	// HTTPClient sends every request; default one with TimeoutDefault.
+	HTTPClient *http.Client
+	// Limits shares pacing between the instances of one Insightly account;
+	// default a registry with the default rates.
+	Limits *Limits
+	// ScanLimit bounds local filtering in hub lists; default ScanLimitDefault.
+	ScanLimit int
+	// MaxRetries, Backoff, Sleep and Now pass to every Client (see Config).
+	MaxRetries int
+	Backoff    func(attempt int) time.Duration
+	Sleep      func(ctx context.Context, d time.Duration) error
+	Now        func() time.Time
+}
+
+// Element is the Insightly element.
+type Element struct {
+	opts Options
+}
+
+var _ element.Element = (*Element)(nil)
+
+// NewElement returns the element.
+func NewElement(opts Options) *Element {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: TimeoutDefault}
+	}
+	if opts.Limits == nil {
+		opts.Limits = NewLimits(0, 0)
+	}
+	opts.ScanLimit = cmp.Or(opts.ScanLimit, ScanLimitDefault)
+	return &Element{opts: opts}
+}
+
+// Key is "insightly".
+func (*Element) Key() string { return "insightly" }
+
+// Name is "Insightly".
+func (*Element) Name() string { return "Insightly" }
+
+// Hub is "crm".
+func (*Element) Hub() string { return "crm" }
+
+// ConfigFields lists the instance configuration keys.
+func (*Element) ConfigFields() []element.ConfigField {
+	return []element.ConfigField{
+		{Key: ConfigUsername, Description: "User name or email address (informational; Insightly authenticates by API key alone)"},
+		{Key: ConfigPassword, Required: true, Secret: true, Description: "API key, from Insightly's User Settings → API"},
+		{Key: ConfigPod, Description: `Pod of the Insightly account, e.g. "na1" (default) or "eu1"`},
+		{Key: ConfigBaseURL, Description: "Full Insightly API URL, e.g. https://api.eu1.insightly.com/v3.1; overrides insightly.pod"},
+	}
+}
+
+// DefaultPollerConfig polls contacts, accounts, leads and opportunities by
+// DATE_UPDATED_UTC, as the element's documentation shows for the first
+// two (spec §5.2) and by analogy for the others.
+func (*Element) DefaultPollerConfig() json.RawMessage {
+	return json.RawMessage(defaultPollerConfig)
+}
+
+// Open checks cfg and returns the instance's hub. account, when known
+// (from an earlier Identify), keys the shared limiter; until then the API
+// key does.
+func (e *Element) Open(cfg map[string]string) (element.Conn, error) {
+	key := strings.TrimSpace(cfg[ConfigPassword])
+	if key == "" {
+		return nil, element.Errorf(http.StatusBadRequest, "configuration: %s (the Insightly API key) is required", ConfigPassword)
+	}
+	base, err := ResolveBaseURL(cfg[ConfigPod], cfg[ConfigBaseURL])
+	if err != nil {
+		field := ConfigBaseURL
+		if cfg[ConfigBaseURL] == "" {
+			field = ConfigPod
+		}
+		return nil, element.Errorf(http.StatusBadRequest, "configuration: %s: %v", field, strings.TrimPrefix(err.Error(), "insightly: "))
+	}
+	account := cfg[ConfigAccount]
+	if account == "" {
+		sum := sha256.Sum256([]byte(key))
+		account = base.Host + "/key:" + hex.EncodeToString(sum[:8])
+	}
+	c, err := New(Config{APIKey: key, BaseURL: base.String(), HTTPClient: e.opts.HTTPClient,
+		Limiter: e.opts.Limits.For(account), MaxRetries: e.opts.MaxRetries, Backoff: e.opts.Backoff,
+		Sleep: e.opts.Sleep, Now: e.opts.Now})
+	if err != nil {
+		return nil, element.Errorf(http.StatusBadRequest, "configuration: %v", err)
+	}
+	return &conn{client: c, scanLimit: e.opts.ScanLimit}, nil
+}
+
+// ConfigAccount is set by pollhook (never by clients) to the account an
+// earlier Identify named, so that every instance of one Insightly account
+// shares one limiter.
+const ConfigAccount = "pollhook.account"
