@@ -1,0 +1,63 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pollhook/pollhook/internal/store"
+	"github.com/pollhook/pollhook/internal/store/storetest"
+)
+
+func openSQLite(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "pollhook.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, openSQLite)
+}
+
+// Several processes opening one file at once must each find the schema
+// complete, migrated once.
+func TestSQLiteConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			s, err := store.Open(context.Background(), dsn)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer s.Close()
+			if _, err := s.CountOrganizations(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range []string{"", "mysql://x", "sqlite:", "postgres://u:hunter2@127.0.0.1:1/db?connect_timeout=1"} {
+		_, err := store.Open(context.Background(), dsn)
+		if err == nil {
+			t.Errorf("%q opened", dsn)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+}

@@ -1,0 +1,234 @@
+// Package store is pollhook's database: an SQLite file by default, or
+// PostgreSQL shared by several replicas. Both speak through database/sql
+// with one set of queries; the few dialect differences are spelled out
+// where they occur, and one conformance suite (package storetest) runs on
+// both.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Errors the store returns; match them with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is an open database.
+type Store struct {
+	queries
+	db *sql.DB
+}
+
+// Open connects to dsn and brings its schema up to date. dsn is
+// "sqlite:<path>" or a postgres:// URL.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	var db *sql.DB
+	var d dialect
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if path == "" {
+			return nil, errors.New("store: sqlite: a file path is required, e.g. sqlite:/var/lib/pollhook/pollhook.db")
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+		}
+		// WAL lets readers run beside the writer; busy_timeout makes a
+		// second writer wait instead of failing; _txlock=immediate takes the
+		// write lock when a transaction begins, so two transactions never
+		// deadlock upgrading read locks; foreign keys are off by default.
+		conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		var err error
+		if db, err = sql.Open("sqlite", conn); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		// Writers serialize in SQLite anyway; a small pool keeps readers
+		// concurrent without piling up writers on the busy timeout.
+		db.SetMaxOpenConns(4)
+		d = dialect{name: SQLite}
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		var err error
+		if db, err = sql.Open("pgx", dsn); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		d = dialect{name: Postgres}
+	default:
+		return nil, fmt.Errorf("store: database %q is neither sqlite:<path> nor a postgres:// URL", redact(dsn))
+	}
+	if err := ping(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", redact(dsn), err)
+	}
+	s := &Store{queries: queries{ex: db, d: d}, db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ping connects. Switching a new SQLite file to WAL takes an exclusive
+// lock that does not wait on busy_timeout, so processes opening the same
+// new file at once retry briefly.
+func ping(ctx context.Context, db *sql.DB) error {
+	for attempt := 0; ; attempt++ {
+		err := db.PingContext(ctx)
+		if err == nil || attempt == 50 || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(10+attempt*10) * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// redact hides a password in a database URL.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			cred := dsn[i+3 : at]
+			if user, _, ok := strings.Cut(cred, ":"); ok {
+				return dsn[:i+3] + user + ":********" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// Dialect is SQLite or Postgres.
+func (s *Store) Dialect() string { return s.d.name }
+
+// DB is the connection pool, for the job engine to share.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Tx is a transaction with the store's queries.
+type Tx struct {
+	queries
+	tx *sql.Tx
+}
+
+// SQL is the underlying transaction, so that jobs can be inserted in it.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
+// InTx runs fn in a transaction, committed if fn returns nil and rolled
+// back otherwise: changes land whole or not at all.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(&Tx{queries: queries{ex: tx, d: s.d}, tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// execer is what *sql.DB and *sql.Tx share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries are the store's statements, on the pool or in a transaction.
+type queries struct {
+	ex execer
+	d  dialect
+}
+
+type dialect struct{ name string }
+
+// rebind turns ? placeholders into PostgreSQL's $n. Queries are written
+// with ? and contain no literal question marks.
+func (d dialect) rebind(q string) string {
+	if d.name != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := q.ex.ExecContext(ctx, q.d.rebind(query), args...)
+	return res, q.d.wrap(err)
+}
+
+func (q queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := q.ex.QueryContext(ctx, q.d.rebind(query), args...)
+	return rows, q.d.wrap(err)
+}
+
+func (q queries) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return q.ex.QueryRowContext(ctx, q.d.rebind(query), args...)
+}
+
+// wrap maps driver errors to the store's: a unique violation is a conflict.
+func (d dialect) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+// bool is how a boolean is written: SQLite has no boolean type.
+func (d dialect) bool(b bool) any {
+	if d.name == SQLite {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	return b
+}
+
+// now is the timestamp the store writes: UTC, microseconds (PostgreSQL's precision).
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,257 @@
+// Package storetest is the store's conformance suite: the same tests run
+// against every database pollhook supports.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Run runs the suite. open returns a fresh, empty, migrated store.
+func Run(t *testing.T, open func(t *testing.T) *store.Store) {
+	t.Run("Tenancy", func(t *testing.T) { t.Parallel(); testTenancy(t, open(t)) })
+	t.Run("Instances", func(t *testing.T) { t.Parallel(); testInstances(t, open(t)) })
+	t.Run("ConfigItems", func(t *testing.T) { t.Parallel(); testConfigItems(t, open(t)) })
+	t.Run("Transactions", func(t *testing.T) { t.Parallel(); testTransactions(t, open(t)) })
+	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testConcurrentWriters(t, open(t)) })
+	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
+}
+
+// seed makes an organization with one user.
+func seed(t *testing.T, s *store.Store, name string) (*store.Organization, *store.User) {
+	t.Helper()
+	ctx := context.Background()
+	o := &store.Organization{Name: name, SecretHash: []byte("org-" + name)}
+	if err := s.CreateOrganization(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{OrgID: o.ID, Email: name + "@example.com", FirstName: "A", LastName: name, SecretHash: []byte("user-" + name)}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	return o, u
+}
+
+func testTenancy(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	if n, err := s.CountOrganizations(ctx); err != nil || n != 0 {
+		t.Fatalf("fresh store: %d organizations, %v", n, err)
+	}
+	o, u := seed(t, s, "acme")
+	if o.ID == 0 || u.ID == 0 || o.CreatedAt.IsZero() {
+		t.Fatalf("IDs not set: %+v %+v", o, u)
+	}
+	got, err := s.OrganizationBySecret(ctx, []byte("org-acme"))
+	if err != nil || got.ID != o.ID || got.Name != "acme" || !got.CreatedAt.Equal(o.CreatedAt) {
+		t.Errorf("OrganizationBySecret: %+v %v (want created %v)", got, err, o.CreatedAt)
+	}
+	gu, err := s.UserBySecret(ctx, []byte("user-acme"))
+	if err != nil || gu.ID != u.ID || gu.OrgID != o.ID || gu.Email != "acme@example.com" || gu.LastName != "acme" {
+		t.Errorf("UserBySecret: %+v %v", gu, err)
+	}
+	if _, err := s.UserBySecret(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown secret: %v", err)
+	}
+	if _, err := s.OrganizationBySecret(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown org secret: %v", err)
+	}
+	dup := &store.User{OrgID: o.ID, Email: "acme@example.com", SecretHash: []byte("other")}
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate email: %v", err)
+	}
+	if users, err := s.Users(ctx, o.ID); err != nil || len(users) != 1 {
+		t.Errorf("Users: %d %v", len(users), err)
+	}
+	if n, _ := s.CountOrganizations(ctx); n != 1 {
+		t.Errorf("count %d", n)
+	}
+}
+
+func newInstance(o *store.Organization, u *store.User, name string, tags ...string) *store.Instance {
+	return &store.Instance{OrgID: o.ID, UserID: u.ID, ElementKey: "insightly", Name: name, Tags: tags,
+		TokenHash: []byte("tok-" + name), TokenSealed: "sealed-" + name, Valid: true, EventsEnabled: true,
+		Account: "api.example/acme",
+		Config: []store.ConfigItem{
+			{Key: "username", Value: "ada"},
+			{Key: "password", Value: "sealed-key", Secret: true},
+			{Key: "event.notification.enabled", Value: "true"},
+		}}
+}
+
+func testInstances(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	o2, u2 := seed(t, s, "globex")
+	a := newInstance(o, u, "Alpha", "prod", "eu")
+	b := newInstance(o, u, "Beta", "test")
+	c := newInstance(o2, u2, "Gamma", "prod")
+	for _, in := range []*store.Instance{a, b, c} {
+		if err := s.CreateInstance(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Instance(ctx, o.ID, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Alpha" || !slices.Equal(got.Tags, []string{"prod", "eu"}) || !got.Valid || got.Disabled ||
+		!got.EventsEnabled || got.Account != "api.example/acme" || got.TokenSealed != "sealed-Alpha" || len(got.Config) != 3 {
+		t.Errorf("Instance: %+v", got)
+	}
+	if v, ok := got.ConfigValue("password"); !ok || v != "sealed-key" || !got.Config[1].Secret {
+		t.Errorf("config: %+v", got.Config)
+	}
+	// Tenancy: another organization's instance does not exist for you.
+	if _, err := s.Instance(ctx, o.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("foreign instance: %v", err)
+	}
+	if err := s.DeleteInstance(ctx, o.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting a foreign instance: %v", err)
+	}
+	byTok, err := s.InstanceByToken(ctx, []byte("tok-Beta"))
+	if err != nil || byTok.ID != b.ID || len(byTok.Config) != 3 {
+		t.Errorf("InstanceByToken: %+v %v", byTok, err)
+	}
+	for _, tc := range []struct {
+		f    store.InstanceFilter
+		want []string
+	}{
+		{store.InstanceFilter{}, []string{"Alpha", "Beta"}},
+		{store.InstanceFilter{Tags: []string{"prod"}}, []string{"Alpha"}},
+		{store.InstanceFilter{Tags: []string{"prod", "test"}}, nil},
+		{store.InstanceFilter{Search: "bet"}, []string{"Beta"}},
+		{store.InstanceFilter{Search: "INSIGHT"}, []string{"Alpha", "Beta"}},
+	} {
+		list, err := s.Instances(ctx, o.ID, tc.f)
+		var names []string
+		for _, in := range list {
+			names = append(names, in.Name)
+		}
+		if err != nil || !slices.Equal(names, tc.want) {
+			t.Errorf("Instances(%+v) = %v, %v; want %v", tc.f, names, err, tc.want)
+		}
+	}
+	dup := newInstance(o, u, "Beta")
+	if err := s.CreateInstance(ctx, dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate token: %v", err)
+	}
+	if err := s.DeleteInstance(ctx, o.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InstanceByToken(ctx, []byte("tok-Beta")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of a deleted instance: %v", err)
+	}
+}
+
+func testConfigItems(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	in := newInstance(o, u, "Alpha")
+	if err := s.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, c := range in.Config {
+		if c.ID == 0 {
+			t.Fatalf("config item without ID: %+v", c)
+		}
+		ids[c.Key] = c.ID
+	}
+	// Change one, drop one, add one, keep one.
+	in.Name, in.Tags, in.Disabled, in.Valid = "Renamed", []string{"x"}, true, false
+	in.Config = []store.ConfigItem{
+		{Key: "username", Value: "ada"},
+		{Key: "password", Value: "sealed-new", Secret: true},
+		{Key: "event.poller.refresh_interval", Value: "5"},
+	}
+	if err := s.UpdateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Instance(ctx, o.ID, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Renamed" || !got.Disabled || got.Valid || !slices.Equal(got.Tags, []string{"x"}) || !got.UpdatedAt.After(got.CreatedAt) && !got.UpdatedAt.Equal(got.CreatedAt) {
+		t.Errorf("after update: %+v", got)
+	}
+	byKey := map[string]store.ConfigItem{}
+	for _, c := range got.Config {
+		byKey[c.Key] = c
+	}
+	if len(got.Config) != 3 || byKey["username"].ID != ids["username"] || byKey["password"].ID != ids["password"] ||
+		byKey["password"].Value != "sealed-new" || byKey["event.poller.refresh_interval"].ID == 0 {
+		t.Errorf("config after update: %+v (ids before %v)", got.Config, ids)
+	}
+	if _, ok := byKey["event.notification.enabled"]; ok {
+		t.Error("a removed key survived")
+	}
+	ghost := *in
+	ghost.ID = 999999
+	if err := s.UpdateInstance(ctx, &ghost); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("updating a missing instance: %v", err)
+	}
+}
+
+func testTransactions(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateInstance(ctx, newInstance(o, u, "Doomed")); err != nil {
+			return err
+		}
+		if tx.SQL() == nil {
+			t.Error("no underlying transaction")
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx returned %v", err)
+	}
+	if list, _ := s.Instances(ctx, o.ID, store.InstanceFilter{}); len(list) != 0 {
+		t.Errorf("a rolled-back instance is visible: %d", len(list))
+	}
+	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.CreateInstance(ctx, newInstance(o, u, "Kept")) }); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.Instances(ctx, o.ID, store.InstanceFilter{}); len(list) != 1 || len(list[0].Config) != 3 {
+		t.Errorf("committed instance: %d", len(list))
+	}
+}
+
+func testConcurrentWriters(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			errs <- s.InTx(ctx, func(tx *store.Tx) error {
+				return tx.CreateInstance(ctx, newInstance(o, u, fmt.Sprintf("I%02d", i)))
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent write: %v", err)
+		}
+	}
+	if list, _ := s.Instances(ctx, o.ID, store.InstanceFilter{}); len(list) != 40 {
+		t.Errorf("%d instances after 40 concurrent creates", len(list))
+	}
+}
+
+func testMigrations(t *testing.T, s *store.Store) {
+	v, err := s.SchemaVersion(context.Background())
+	if err != nil || v < 1 {
+		t.Errorf("schema version %d, %v", v, err)
+	}
+}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Organization is a tenant: its users see only its instances.
+type Organization struct {
+	ID         int64
+	Name       string
+	SecretHash []byte // SHA-256 of the organization secret
+	CreatedAt  time.Time
+}
+
+// User belongs to one organization.
+type User struct {
+	ID         int64
+	OrgID      int64
+	Email      string
+	FirstName  string
+	LastName   string
+	SecretHash []byte // SHA-256 of the user secret
+	CreatedAt  time.Time
+}
+
+// CreateOrganization stores o and sets its ID and CreatedAt.
+func (q queries) CreateOrganization(ctx context.Context, o *Organization) error {
+	o.CreatedAt = now()
+	return q.d.wrap(q.row(ctx, `INSERT INTO organizations (name, secret_hash, created_at) VALUES (?, ?, ?) RETURNING id`,
+		o.Name, o.SecretHash, o.CreatedAt).Scan(&o.ID))
+}
+
+// CountOrganizations tells whether pollhook has been set up.
+func (q queries) CountOrganizations(ctx context.Context) (int, error) {
+	var n int
+	err := q.row(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n)
+	return n, q.d.wrap(err)
+}
+
+// OrganizationBySecret finds the organization whose secret hashes to hash.
+func (q queries) OrganizationBySecret(ctx context.Context, hash []byte) (*Organization, error) {
+	var o Organization
+	err := q.row(ctx, `SELECT id, name, secret_hash, created_at FROM organizations WHERE secret_hash = ?`, hash).
+		Scan(&o.ID, &o.Name, &o.SecretHash, &o.CreatedAt)
+	if err != nil {
+		return nil, q.d.wrap(err)
+	}
+	return &o, nil
+}
+
+// CreateUser stores u and sets its ID and CreatedAt.
+func (q queries) CreateUser(ctx context.Context, u *User) error {
+	u.CreatedAt = now()
+	return q.d.wrap(q.row(ctx, `INSERT INTO users (org_id, email, first_name, last_name, secret_hash, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.OrgID, u.Email, u.FirstName, u.LastName, u.SecretHash, u.CreatedAt).Scan(&u.ID))
+}
+
+const userColumns = `id, org_id, email, first_name, last_name, secret_hash, created_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	if err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.SecretHash, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// UserBySecret finds the user whose secret hashes to hash.
+func (q queries) UserBySecret(ctx context.Context, hash []byte) (*User, error) {
+	u, err := scanUser(q.row(ctx, `SELECT `+userColumns+` FROM users WHERE secret_hash = ?`, hash))
+	return u, q.d.wrap(err)
+}
+
+// UserByID finds a user.
+func (q queries) UserByID(ctx context.Context, id int64) (*User, error) {
+	u, err := scanUser(q.row(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return u, q.d.wrap(err)
+}
+
+// Users lists an organization's users.
+func (q queries) Users(ctx context.Context, orgID int64) ([]*User, error) {
+	rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = ? ORDER BY id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out = append(out, u)
+	}
+	return out, q.d.wrap(rows.Err())
+}
