@@ -1,6 +1,7 @@
 package pollurl
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -83,6 +84,24 @@ var zoneAliases = map[string]zoneAlias{
 	"PST": {iana: "America/Los_Angeles"},
 	"SST": {iana: "Pacific/Guadalcanal"},
 	"VST": {iana: "Asia/Ho_Chi_Minh"},
+}
+
+// LoadZone resolves a zone name exactly as a template's ${dateTimeZone:...}
+// zone is resolved, so that the time zones of a poller configuration's
+// datesConfiguration and of its URL template cannot disagree: a short ID
+// from the table above (GMT, EST, PST, ...), an offset ("-8:00", "+0530",
+// "GMT+05:30", "UTC+1") or an IANA name ("America/Denver"). The empty name
+// is UTC, Cloud Elements' default. Anything else is an error, where Java
+// would silently have used GMT.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, ok := loadZone(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown time zone %q; use an IANA name (America/Denver), an offset (-08:00) or GMT, UTC, EST, CST, MST, PST", name)
+	}
+	return loc, nil
 }
 
 // loadZone resolves a template's zone: a short ID from zoneAliases, an

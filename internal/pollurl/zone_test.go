@@ -1,6 +1,8 @@
 package pollurl
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,6 +82,36 @@ func TestZoneRejects(t *testing.T) {
 		"../zoneinfo/UTC", "/usr/share/zoneinfo/UTC", "America/Denver\x00", "zone1970.tab"} {
 		if loc, ok := loadZone(id); ok {
 			t.Errorf("loadZone(%q) = %v, want failure", id, loc)
+		}
+	}
+}
+
+// TestLoadZone checks the exported resolver against the template one, so the
+// two cannot drift apart, and its empty-name and error cases.
+func TestLoadZone(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{"GMT", "UTC", "MST", "PST", "EDT", "-8:00", "GMT+05:30", "America/Denver"} {
+		got, err := LoadZone(id)
+		if err != nil {
+			t.Errorf("LoadZone(%q): %v", id, err)
+			continue
+		}
+		want, _ := loadZone(id)
+		gotName, gotOff := when.In(got).Zone()
+		wantName, wantOff := when.In(want).Zone()
+		if gotName != wantName || gotOff != wantOff {
+			t.Errorf("LoadZone(%q) = %s %d, want %s %d", id, gotName, gotOff, wantName, wantOff)
+		}
+	}
+	if loc, err := LoadZone(""); err != nil || loc != time.UTC {
+		t.Errorf("LoadZone(\"\") = %v, %v; want UTC", loc, err)
+	}
+	for _, id := range []string{"Local", "pst", "Mars/Olympus", "../zoneinfo/UTC", "{TimeZone}"} {
+		if loc, err := LoadZone(id); err == nil {
+			t.Errorf("LoadZone(%q) = %v, want an error", id, loc)
+		} else if !strings.Contains(err.Error(), strconv.Quote(id)) {
+			t.Errorf("LoadZone(%q) error %q does not name the zone", id, err)
 		}
 	}
 }
