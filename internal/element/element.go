@@ -29,10 +29,8 @@ type ConfigField struct {
 type Element interface {
 	// Key is the element key clients name, e.g. "insightly".
 	Key() string
-	// Name is the display name, e.g. "Insightly".
-	Name() string
-	// Hub is the Cloud Elements hub the element implements, e.g. "crm".
-	Hub() string
+	// Info describes the element as instance responses show it.
+	Info() Info
 	// ConfigFields lists the configuration keys the element reads.
 	ConfigFields() []ConfigField
 	// DefaultPollerConfig is the event.poller.configuration used when an
@@ -42,6 +40,22 @@ type Element interface {
 	// makes no request: Conn.Identify verifies the credentials.
 	Open(cfg map[string]string) (Conn, error)
 }
+
+// Info describes an element.
+type Info struct {
+	ID          int64  // Cloud Elements' element id, kept for compatibility
+	Key         string // "insightly"
+	Name        string // "Insightly"
+	Description string
+	Image       string
+	Hub         string // the Cloud Elements hub, e.g. "crm"
+	AuthType    string // "basic", "oauth2"…
+}
+
+// ConfigAccount is set by pollhook, never by clients, when it opens an
+// instance whose account an earlier Identify named, so that every instance
+// of one upstream account shares its rate limits.
+const ConfigAccount = "pollhook.account"
 
 // Conn is one instance's connection to its upstream account: the hub.
 type Conn interface {
@@ -118,16 +132,20 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// HTTPStatus is the status the API answers with.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 // Errorf makes an *Error with a formatted message.
 func Errorf(status int, format string, args ...any) *Error {
 	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
 }
 
-// StatusOf is the HTTP status for err: an *Error's, else 500.
+// StatusOf is the HTTP status for err: that of the first error in its
+// chain with an HTTPStatus method, else 500.
 func StatusOf(err error) int {
-	var e *Error
+	var e interface{ HTTPStatus() int }
 	if errors.As(err, &e) {
-		return e.Status
+		return e.HTTPStatus()
 	}
 	return http.StatusInternalServerError
 }

@@ -156,6 +156,24 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
+// bootstrapLock serializes first-start setup between replicas.
+const bootstrapLock = 0x706f6c6c686f6f6c
+
+// InTxLocked is InTx for work that only one process may do at a time,
+// such as creating the first organization: on PostgreSQL it also takes a
+// transaction-scoped advisory lock; SQLite's immediate transactions
+// already exclude each other.
+func (s *Store) InTxLocked(ctx context.Context, fn func(*Tx) error) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		if s.d.name == Postgres {
+			if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(?)", int64(bootstrapLock)); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
+
 // execer is what *sql.DB and *sql.Tx share.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

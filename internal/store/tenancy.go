@@ -96,3 +96,21 @@ func (q queries) Users(ctx context.Context, orgID int64) ([]*User, error) {
 	}
 	return out, q.d.wrap(rows.Err())
 }
+
+// Organizations lists every organization.
+func (q queries) Organizations(ctx context.Context) ([]*Organization, error) {
+	rows, err := q.query(ctx, `SELECT id, name, secret_hash, created_at FROM organizations ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Organization
+	for rows.Next() {
+		var o Organization
+		if err := rows.Scan(&o.ID, &o.Name, &o.SecretHash, &o.CreatedAt); err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out = append(out, &o)
+	}
+	return out, q.d.wrap(rows.Err())
+}

@@ -64,11 +64,14 @@ func NewElement(opts Options) *Element {
 // Key is "insightly".
 func (*Element) Key() string { return "insightly" }
 
-// Name is "Insightly".
-func (*Element) Name() string { return "Insightly" }
-
-// Hub is "crm".
-func (*Element) Hub() string { return "crm" }
+// Info describes the element as Cloud Elements did (its id was 5993).
+func (*Element) Info() element.Info {
+	return element.Info{ID: 5993, Key: "insightly", Name: "Insightly", Hub: "crm", AuthType: "basic",
+		Image: "elements/provider_insightly.png",
+		Description: "Add an Insightly instance to connect your existing Insightly account to the CRM hub, " +
+			"allowing you to manage contacts, accounts, leads, activities and users across multiple Elements. " +
+			"You will need your Insightly account information to add an instance."}
+}
 
 // ConfigFields lists the instance configuration keys.
 func (*Element) ConfigFields() []element.ConfigField {
@@ -93,7 +96,7 @@ func (*Element) DefaultPollerConfig() json.RawMessage {
 func (e *Element) Open(cfg map[string]string) (element.Conn, error) {
 	key := strings.TrimSpace(cfg[ConfigPassword])
 	if key == "" {
-		return nil, element.Errorf(http.StatusBadRequest, "configuration: %s (the Insightly API key) is required", ConfigPassword)
+		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: is required (the Insightly API key)", ConfigPassword)
 	}
 	base, err := ResolveBaseURL(cfg[ConfigPod], cfg[ConfigBaseURL])
 	if err != nil {
@@ -101,9 +104,9 @@ func (e *Element) Open(cfg map[string]string) (element.Conn, error) {
 		if cfg[ConfigBaseURL] == "" {
 			field = ConfigPod
 		}
-		return nil, element.Errorf(http.StatusBadRequest, "configuration: %s: %v", field, strings.TrimPrefix(err.Error(), "insightly: "))
+		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: %v", field, strings.TrimPrefix(err.Error(), "insightly: "))
 	}
-	account := cfg[ConfigAccount]
+	account := cfg[element.ConfigAccount]
 	if account == "" {
 		sum := sha256.Sum256([]byte(key))
 		account = base.Host + "/key:" + hex.EncodeToString(sum[:8])
@@ -112,12 +115,7 @@ func (e *Element) Open(cfg map[string]string) (element.Conn, error) {
 		Limiter: e.opts.Limits.For(account), MaxRetries: e.opts.MaxRetries, Backoff: e.opts.Backoff,
 		Sleep: e.opts.Sleep, Now: e.opts.Now})
 	if err != nil {
-		return nil, element.Errorf(http.StatusBadRequest, "configuration: %v", err)
+		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: %v", ConfigPassword, strings.TrimPrefix(err.Error(), "insightly: "))
 	}
 	return &conn{client: c, scanLimit: e.opts.ScanLimit}, nil
 }
-
-// ConfigAccount is set by pollhook (never by clients) to the account an
-// earlier Identify named, so that every instance of one Insightly account
-// shares one limiter.
-const ConfigAccount = "pollhook.account"

@@ -89,10 +89,10 @@ func TestOpenValidatesConfiguration(t *testing.T) {
 		cfg  map[string]string
 		want string
 	}{
-		{map[string]string{}, "password (the Insightly API key) is required"},
+		{map[string]string{}, "configuration.password: is required"},
 		{map[string]string{ConfigPassword: "  "}, "password"},
-		{map[string]string{ConfigPassword: "k", ConfigPod: "eu-1"}, "insightly.pod"},
-		{map[string]string{ConfigPassword: "k", ConfigBaseURL: "ftp://x"}, "base.url"},
+		{map[string]string{ConfigPassword: "k", ConfigPod: "eu-1"}, "configuration.insightly.pod: pod"},
+		{map[string]string{ConfigPassword: "k", ConfigBaseURL: "ftp://x"}, "configuration.base.url: base URL"},
 	} {
 		_, err := el.Open(tc.cfg)
 		wantStatus(t, err, 400, tc.want)

@@ -1,0 +1,138 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// OpenAPI returns the API's OpenAPI 3.1 document, generated from the same
+// route table the server dispatches on.
+func (s *Server) OpenAPI() []byte {
+	paths := map[string]map[string]any{}
+	for _, rt := range s.router.routes {
+		op := map[string]any{
+			"operationId": rt.id,
+			"summary":     rt.summary,
+			"tags":        []string{rt.tag},
+			"responses":   responses(rt),
+		}
+		var ps []any
+		for _, seg := range rt.segs {
+			if name, ok := strings.CutPrefix(seg, "{"); ok {
+				name = strings.TrimSuffix(name, "}")
+				ps = append(ps, map[string]any{"name": name, "in": "path", "required": true,
+					"schema": map[string]any{"type": pathParamType(name)}})
+			}
+		}
+		for _, q := range rt.query {
+			ps = append(ps, map[string]any{"name": q.name, "in": "query", "description": q.description,
+				"schema": map[string]any{"type": q.schema}})
+		}
+		if ps != nil {
+			op["parameters"] = ps
+		}
+		if rt.request != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": ref(rt.request)}}}
+		}
+		switch rt.auth {
+		case authPlatform:
+			op["security"] = []any{map[string]any{"platform": []string{}}}
+			op["description"] = "Authorization: User <user secret>, Organization <organization secret>"
+		case authToken:
+			op["security"] = []any{map[string]any{"platform": []string{}}}
+			op["description"] = "Authorization: User <user secret>, Organization <organization secret>, Element <instance token>"
+		case authHub:
+			op["security"] = []any{map[string]any{"platform": []string{}}}
+			op["description"] = "Authorization: User <user secret>, Element <instance token>"
+		}
+		if paths[BasePath+rt.path] == nil {
+			paths[BasePath+rt.path] = map[string]any{}
+		}
+		paths[BasePath+rt.path][strings.ToLower(rt.method)] = op
+	}
+	doc := map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "pollhook",
+			"version":     s.version(),
+			"description": "Cloud Elements-compatible element instances, CRM hub and polling events for Insightly.",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"platform": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
+				"description": "Comma-separated parts: 'User <secret>', 'Organization <secret>', 'Element <instance token>'"}},
+			"schemas": schemas,
+		},
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	return append(b, '\n')
+}
+
+func (s *Server) version() string {
+	if s.cfg.Version == "" {
+		return "dev"
+	}
+	return s.cfg.Version
+}
+
+func pathParamType(name string) string {
+	switch name {
+	case "id", "configId":
+		return "integer"
+	}
+	return "string"
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+func responses(rt *route) map[string]any {
+	ok := map[string]any{"description": "success"}
+	if rt.response != "" {
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
+	}
+	if rt.id == "hubList" {
+		ok["headers"] = map[string]any{
+			"Elements-Next-Page-Token": map[string]any{"description": "pass as nextPage for the next page; absent after the last", "schema": map[string]any{"type": "string"}},
+			"Elements-Returned-Count":  map[string]any{"description": "records in this page", "schema": map[string]any{"type": "integer"}},
+		}
+	}
+	errResp := map[string]any{"description": "the request failed; message says why and names the field",
+		"content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
+	return map[string]any{"200": ok, "default": errResp}
+}
+
+var str = map[string]any{"type": "string"}
+
+var schemas = map[string]any{
+	"Error": map[string]any{"type": "object", "required": []string{"requestId", "message"},
+		"properties": map[string]any{"requestId": str, "message": str}},
+	"InstanceInput": map[string]any{"type": "object", "properties": map[string]any{
+		"element": map[string]any{"type": "object", "properties": map[string]any{"key": str, "id": map[string]any{"type": []string{"integer", "string"}}}},
+		"name":    str,
+		"tags":    map[string]any{"type": "array", "items": str},
+		"configuration": map[string]any{"type": "object", "description": "key → value; event.poller.configuration may be an object or a JSON string",
+			"additionalProperties": map[string]any{"type": []string{"string", "boolean", "number", "object", "null"}}},
+	}},
+	"Instance": map[string]any{"type": "object", "required": []string{"id", "name", "token", "valid", "tags", "user"},
+		"properties": map[string]any{
+			"id": map[string]any{"type": "integer"}, "name": str, "createdDate": str, "updatedDate": str, "token": str,
+			"element": map[string]any{"type": "object"}, "elementId": map[string]any{"type": "integer"},
+			"tags": map[string]any{"type": "array", "items": str}, "valid": map[string]any{"type": "boolean"},
+			"disabled": map[string]any{"type": "boolean"}, "eventsEnabled": map[string]any{"type": "boolean"},
+			"configuration": map[string]any{"type": "object", "description": "secrets are ********", "additionalProperties": str},
+			"user": map[string]any{"type": "object", "required": []string{"id", "emailAddress", "firstName", "lastName"},
+				"properties": map[string]any{"id": map[string]any{"type": "integer"}, "emailAddress": str, "firstName": str, "lastName": str}},
+		}},
+	"InstanceList": map[string]any{"type": "array", "items": ref("Instance")},
+	"ConfigItem": map[string]any{"type": "object", "properties": map[string]any{
+		"id": map[string]any{"type": "integer"}, "key": str, "name": str, "propertyValue": str}},
+	"ConfigItemList": map[string]any{"type": "array", "items": ref("ConfigItem")},
+	"Record":         map[string]any{"type": "object", "description": "an Insightly record with its native field names", "additionalProperties": true},
+	"RecordList":     map[string]any{"type": "array", "items": ref("Record")},
+}
+
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request, _ params) {
+	writeRaw(w, http.StatusOK, s.OpenAPI())
+}

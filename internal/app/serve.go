@@ -1,0 +1,282 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/api"
+	"github.com/pollhook/pollhook/internal/auth"
+	"github.com/pollhook/pollhook/internal/element"
+	"github.com/pollhook/pollhook/internal/element/insightly"
+	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/seal"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X …/app.Version=…".
+var Version = "dev"
+
+// serverConfig is everything `pollhook serve` reads from flags and the environment.
+type serverConfig struct {
+	Addr                  string
+	DataDir               string
+	Database              string
+	EncryptionKey         string
+	AllowPrivateCallbacks bool
+	LogLevel              string
+	InsightlyRate         float64
+	InsightlyConcurrency  int
+}
+
+// defaultDataDir is where a single node keeps its SQLite file, key file
+// and first credentials: $XDG_DATA_HOME/pollhook, else ~/.local/share/pollhook.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "pollhook")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "pollhook")
+	}
+	return "pollhook-data"
+}
+
+// env returns the environment variable's value, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func (c *serverConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", env("POLLHOOK_ADDR", "127.0.0.1:8080"), "listen address ($POLLHOOK_ADDR); use :8080 to listen on every interface")
+	fs.StringVar(&c.DataDir, "data-dir", env("POLLHOOK_DATA_DIR", defaultDataDir()), "directory for the SQLite database, key file and first credentials ($POLLHOOK_DATA_DIR)")
+	fs.StringVar(&c.Database, "database", env("POLLHOOK_DATABASE", ""), "sqlite:<path> or postgres://… (default sqlite:<data-dir>/pollhook.db) ($POLLHOOK_DATABASE)")
+	fs.StringVar(&c.EncryptionKey, "encryption-key", env("POLLHOOK_ENCRYPTION_KEY", ""), "keys that encrypt instance secrets: id:base64[,id:base64…], newest first; "+
+		"required with PostgreSQL (default on SQLite: a generated <data-dir>/encryption.key) ($POLLHOOK_ENCRYPTION_KEY)")
+	fs.BoolVar(&c.AllowPrivateCallbacks, "allow-private-callbacks", env("POLLHOOK_ALLOW_PRIVATE_CALLBACKS", "") == "true", "accept callback URLs on loopback and private networks (tests and demos only) ($POLLHOOK_ALLOW_PRIVATE_CALLBACKS)")
+	fs.Float64Var(&c.InsightlyRate, "insightly-rate", envFloat("POLLHOOK_INSIGHTLY_RATE", insightly.RateDefault), "requests per second to each Insightly account ($POLLHOOK_INSIGHTLY_RATE)")
+	fs.IntVar(&c.InsightlyConcurrency, "insightly-concurrency", int(envFloat("POLLHOOK_INSIGHTLY_CONCURRENCY", insightly.InFlightDefault)), "requests in flight to each Insightly account ($POLLHOOK_INSIGHTLY_CONCURRENCY)")
+	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func (c *serverConfig) database() string {
+	return cmp.Or(c.Database, "sqlite:"+filepath.Join(c.DataDir, "pollhook.db"))
+}
+
+// server is a running pollhook: the pieces a command or a test needs.
+type server struct {
+	cfg         serverConfig
+	log         *slog.Logger
+	store       *store.Store
+	instances   *instance.Service
+	api         *api.Server
+	handler     http.Handler
+	credentials string // where the first credentials were written, if this start created them
+}
+
+// keyring loads the encryption keys: configured, or on SQLite a key file
+// in the data dir. Replicas on PostgreSQL must share a configured key.
+func (c *serverConfig) keyring(dialect string) (*seal.Keyring, error) {
+	if c.EncryptionKey != "" {
+		k, err := seal.Parse(c.EncryptionKey)
+		if err != nil {
+			return nil, fmt.Errorf("--encryption-key: %w", err)
+		}
+		return k, nil
+	}
+	if dialect == store.Postgres {
+		return nil, errors.New("with PostgreSQL, every replica must use the same encryption key: " +
+			"set --encryption-key or POLLHOOK_ENCRYPTION_KEY (generate one with: openssl rand -base64 32)")
+	}
+	return seal.LoadOrCreateFile(filepath.Join(c.DataDir, "encryption.key"))
+}
+
+// newServer opens the database, sets up keys and the first credentials,
+// and wires the API.
+func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
+	st, err := store.Open(ctx, cfg.database())
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cfg.keyring(st.Dialect())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: log, store: st}
+	if s.credentials, err = bootstrap(ctx, st, cfg.DataDir); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.credentials != "" {
+		log.Info("created the first organization and user; their secrets are in the credentials file (readable by this user only)",
+			"file", s.credentials)
+	}
+	els := element.NewRegistry(insightly.NewElement(insightly.Options{
+		Limits: insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)}))
+	s.instances = &instance.Service{Store: st, Elements: els, Keys: keys, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks,
+		VerifyTimeout: 30 * time.Second}
+	s.api = api.New(api.Config{Store: st, Instances: s.instances, Logger: log, Version: Version})
+	mux := http.NewServeMux()
+	mux.Handle(api.BasePath+"/", s.api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := st.SchemaVersion(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	s.handler = mux
+	return s, nil
+}
+
+func (s *server) Close() error { return s.store.Close() }
+
+// Credentials are an organization and user secret pair.
+type credentials struct {
+	User, Organization string
+}
+
+func (c credentials) header() string { return "User " + c.User + ", Organization " + c.Organization }
+
+// bootstrap creates the first organization and user when there is none,
+// and writes their secrets to a file only the owner can read. It returns
+// the file's path, or "" when setup had been done before.
+func bootstrap(ctx context.Context, st *store.Store, dataDir string) (string, error) {
+	var creds credentials
+	created := false
+	err := st.InTxLocked(ctx, func(tx *store.Tx) error {
+		n, err := tx.CountOrganizations(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		creds = credentials{User: auth.NewSecret(), Organization: auth.NewSecret()}
+		org := &store.Organization{Name: "default", SecretHash: auth.Hash(creds.Organization)}
+		if err := tx.CreateOrganization(ctx, org); err != nil {
+			return err
+		}
+		created = true
+		return tx.CreateUser(ctx, &store.User{OrgID: org.ID, Email: "admin@pollhook.local", FirstName: "pollhook",
+			LastName: "admin", SecretHash: auth.Hash(creds.User)})
+	})
+	if err != nil || !created {
+		return "", err
+	}
+	path := filepath.Join(dataDir, "credentials")
+	if err := writeCredentials(path, "admin@pollhook.local", creds); err != nil {
+		return "", fmt.Errorf("the first user was created but its secrets could not be saved (%w); "+
+			"create another with 'pollhook users create'", err)
+	}
+	return path, nil
+}
+
+func writeCredentials(path, email string, c credentials) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	content := fmt.Sprintf("# pollhook API credentials for %s, created %s\n"+
+		"# Send them as: Authorization: User <user secret>, Organization <organization secret>\n"+
+		"POLLHOOK_USER_SECRET=%s\nPOLLHOOK_ORGANIZATION_SECRET=%s\nAUTHORIZATION=%q\n",
+		email, time.Now().UTC().Format(time.RFC3339), c.User, c.Organization, c.header())
+	return os.WriteFile(path, []byte(content), 0o600)
+}
+
+// readCredentials reads a credentials file written by writeCredentials.
+func readCredentials(path string) (credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return credentials{}, err
+	}
+	var c credentials
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "POLLHOOK_USER_SECRET="); ok {
+			c.User = v
+		}
+		if v, ok := strings.CutPrefix(line, "POLLHOOK_ORGANIZATION_SECRET="); ok {
+			c.Organization = v
+		}
+	}
+	if c.User == "" || c.Organization == "" {
+		return c, fmt.Errorf("%s holds no pollhook credentials", path)
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pollhook serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg serverConfig
+	cfg.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pollhook serve: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	log, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "pollhook serve:", err)
+		return errUsage
+	}
+	srv, err := newServer(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pollhook %s listening on http://%s%s (database: %s)\n", Version, ln.Addr(), api.BasePath, srv.store.Dialect())
+	return serveHTTP(ctx, ln, srv.handler, log)
+}
+
+// serveHTTP serves until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

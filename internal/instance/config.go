@@ -1,0 +1,270 @@
+package instance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pollhook/pollhook/internal/auth"
+	"github.com/pollhook/pollhook/internal/element"
+	"github.com/pollhook/pollhook/internal/pollconfig"
+)
+
+// The event configuration keys (spec §3.1).
+const (
+	KeyEventsEnabled    = "event.notification.enabled"
+	KeyVendorType       = "event.vendor.type"
+	KeyNotificationType = "event.notification.type"
+	KeyCallbackURL      = "event.notification.callback.url"
+	KeySignatureKey     = "event.notification.signature.key"
+	KeyRefreshInterval  = "event.poller.refresh_interval"
+	KeyPollerConfig     = "event.poller.configuration"
+	KeyBasicUsername    = "event.notification.basic.username"
+	KeyBasicPassword    = "event.notification.basic.password"
+)
+
+// RefreshIntervalDefault is the poll period in minutes when none is given,
+// Cloud Elements' default for most elements.
+const RefreshIntervalDefault = 15
+
+// eventKeys are the event.* keys Cloud Elements defines. The prefix is
+// reserved: any other event.* key is a typo and refused.
+var eventKeys = []string{
+	KeyEventsEnabled, KeyVendorType, KeyNotificationType, KeyCallbackURL, KeySignatureKey,
+	KeyRefreshInterval, KeyPollerConfig, KeyBasicUsername, KeyBasicPassword,
+	"event.poller.urls", "event.objects", "event.metadata", "event.helper.key",
+	"event.notification.instance.finder", "event.notification.subscription.id",
+	"event.notification.callback.headers", "event.raw.enabled",
+}
+
+// secretKeys are masked and sealed whatever the element says.
+var secretKeys = []string{KeySignatureKey, KeyBasicPassword, "oauth.api.key", "oauth.api.secret",
+	"oauth.user.token", "oauth.user.refresh_token", "oauth.user.token.secret"}
+
+// isSecret tells whether a configuration value is masked and sealed: the
+// element's secret fields, the known secret keys, and anything whose name
+// ends like a credential.
+func isSecret(el element.Element, key string) bool {
+	for _, f := range el.ConfigFields() {
+		if f.Key == key {
+			return f.Secret
+		}
+	}
+	if slices.Contains(secretKeys, key) {
+		return true
+	}
+	k := strings.ToLower(key)
+	for _, suffix := range []string{"password", "secret", "token", "api.key", "apikey", "private.key"} {
+		if strings.HasSuffix(k, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Mask is what every response shows in place of a secret.
+const Mask = "********"
+
+// parseBool reads Cloud Elements' boolean strings.
+func parseBool(field, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true, nil
+	case "false", "":
+		return false, nil
+	}
+	return false, invalid(field, "must be true or false, not %q", v)
+}
+
+// checkConfig validates a complete configuration and normalises it in
+// place: defaults filled in, numbers and JSON in canonical form, a
+// signature key generated when events are on and none was given.
+func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[string]string) error {
+	for _, key := range sortedKeys(cfg) {
+		if strings.HasPrefix(key, "event.") && !slices.Contains(eventKeys, key) {
+			msg := "is not a Cloud Elements event key"
+			if near := closest(key, eventKeys); near != "" {
+				msg += "; did you mean " + near + "?"
+			}
+			return invalid("configuration."+key, "%s", msg)
+		}
+	}
+	if _, err := el.Open(cfg); err != nil {
+		var ee *element.Error
+		if errors.As(err, &ee) {
+			return &Error{Status: ee.Status, Message: ee.Message}
+		}
+		return err
+	}
+	enabled, err := parseBool("configuration."+KeyEventsEnabled, cfg[KeyEventsEnabled])
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg[KeyEventsEnabled]; ok {
+		cfg[KeyEventsEnabled] = strconv.FormatBool(enabled)
+	}
+	if v, ok := cfg[KeyVendorType]; ok && v != "polling" {
+		return invalid("configuration."+KeyVendorType, "%q is not supported: the %s element supports polling events only", v, el.Info().Name)
+	}
+	if v, ok := cfg[KeyNotificationType]; ok && v != "webhook" {
+		return invalid("configuration."+KeyNotificationType, "%q is not supported: notifications are delivered by webhook", v)
+	}
+	if u, ok := cfg[KeyCallbackURL]; ok {
+		if err := s.checkCallback(ctx, u); err != nil {
+			return err
+		}
+	} else if enabled {
+		return invalid("configuration."+KeyCallbackURL, "is required when %s is true", KeyEventsEnabled)
+	}
+	if v, ok := cfg[KeyRefreshInterval]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return invalid("configuration."+KeyRefreshInterval, "must be a whole number of minutes, at least 1, not %q", v)
+		}
+		cfg[KeyRefreshInterval] = strconv.Itoa(n)
+	} else if enabled {
+		cfg[KeyRefreshInterval] = strconv.Itoa(RefreshIntervalDefault)
+	}
+	if v, ok := cfg[KeyPollerConfig]; ok || enabled {
+		raw := json.RawMessage(v)
+		if !ok {
+			raw = json.RawMessage("{}")
+		}
+		pc, err := parsePollerConfig(raw, el)
+		if err != nil {
+			return err
+		}
+		for _, name := range pc.Names() {
+			c, err := pc.Resources[name].Compile()
+			if err != nil {
+				return err
+			}
+			if hub := el.Info().Hub; c.Hub != hub {
+				return invalid("configuration."+KeyPollerConfig+"."+name+".url", "polls the %q hub, but %s serves /hubs/%s/", c.Hub, el.Info().Name, hub)
+			}
+		}
+		canon, err := pc.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		cfg[KeyPollerConfig] = string(canon)
+	}
+	if enabled && strings.TrimSpace(cfg[KeySignatureKey]) == "" {
+		cfg[KeySignatureKey] = auth.NewSecret()
+	}
+	return nil
+}
+
+// parsePollerConfig reads event.poller.configuration. A missing one means
+// every resource of the element's default; {} resources take the default
+// of the same name.
+func parsePollerConfig(raw json.RawMessage, el element.Element) (*pollconfig.Config, error) {
+	defaults := el.DefaultPollerConfig()
+	if strings.TrimSpace(string(raw)) == "{}" {
+		raw = defaults
+	}
+	pc, err := pollconfig.Parse(raw, defaults)
+	if err != nil {
+		var pe *pollconfig.Error
+		if errors.As(err, &pe) {
+			return nil, invalid("configuration."+pe.Field, "%s", pe.Message)
+		}
+		return nil, invalid("configuration."+KeyPollerConfig, "%v", err)
+	}
+	return pc, nil
+}
+
+// verify checks the credentials against the upstream and names its account.
+func (s *Service) verify(ctx context.Context, el element.Element, cfg map[string]string) (element.Identity, error) {
+	conn, err := el.Open(cfg)
+	if err != nil {
+		return element.Identity{}, err
+	}
+	if s.VerifyTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.VerifyTimeout)
+		defer cancel()
+	}
+	id, err := conn.Identify(ctx)
+	if err == nil {
+		return id, nil
+	}
+	switch status := element.StatusOf(err); status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return id, invalid("configuration."+credentialField(el), "%s refused the credentials: %s", el.Info().Name, messageOf(err))
+	default:
+		return id, &Error{Status: http.StatusBadGateway, Message: "could not verify the credentials with " + el.Info().Name + ": " + messageOf(err)}
+	}
+}
+
+func messageOf(err error) string {
+	var ee *element.Error
+	if errors.As(err, &ee) {
+		return ee.Message
+	}
+	return err.Error()
+}
+
+// credentialField is the element's secret, required key (Insightly's password).
+func credentialField(el element.Element) string {
+	for _, f := range el.ConfigFields() {
+		if f.Required && f.Secret {
+			return f.Key
+		}
+	}
+	return "credentials"
+}
+
+// credentialsChanged tells whether an update must be re-verified.
+func credentialsChanged(el element.Element, before, after map[string]string) bool {
+	for _, f := range el.ConfigFields() {
+		if before[f.Key] != after[f.Key] {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// closest returns the candidate within edit distance 2 of s, if any.
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := distance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
