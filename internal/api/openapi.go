@@ -136,3 +136,15 @@ var schemas = map[string]any{
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request, _ params) {
 	writeRaw(w, http.StatusOK, s.OpenAPI())
 }
+
+// RouteInfo names one served operation.
+type RouteInfo struct{ Method, Path string }
+
+// Routes lists the served operations, paths relative to BasePath.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, 0, len(s.router.routes))
+	for _, rt := range s.router.routes {
+		out = append(out, RouteInfo{Method: rt.method, Path: rt.path})
+	}
+	return out
+}

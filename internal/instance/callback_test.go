@@ -1,0 +1,71 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+)
+
+// fakeDNS answers lookups from a table: DNS is the boundary here, and the
+// test machines have no resolver for public names.
+type fakeDNS map[string][]string
+
+func (f fakeDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	ips, ok := f[host]
+	if !ok {
+		return nil, errors.New("no such host")
+	}
+	var out []net.IPAddr
+	for _, ip := range ips {
+		out = append(out, net.IPAddr{IP: net.ParseIP(ip)})
+	}
+	return out, nil
+}
+
+func TestCheckCallback(t *testing.T) {
+	t.Parallel()
+	s := &Service{Resolver: fakeDNS{
+		"hooks.example.com": {"93.184.216.34"},
+		"rebind.example":    {"93.184.216.34", "10.0.0.7"},
+		"v6.example":        {"2606:2800:220:1:248:1893:25c8:1946"},
+		"mapped.example":    {"::ffff:127.0.0.1"},
+	}}
+	cases := []struct {
+		url, err string
+	}{
+		{"https://hooks.example.com/cb", ""},
+		{"http://hooks.example.com:8443/cb?x=1", ""},
+		{"https://v6.example/", ""},
+		{"https://93.184.216.34/", ""},
+		{"https://rebind.example/", "resolves to 10.0.0.7"},
+		{"https://mapped.example/", "resolves to 127.0.0.1"},
+		{"https://nowhere.example/", "cannot be resolved"},
+		{"http://192.168.1.1/", "internal address"},
+		{"http://172.16.0.1/", "internal address"},
+		{"http://[fd00::1]/", "internal address"},
+		{"http://[fe80::1]/", "internal address"},
+		{"http://0.0.0.0/", "internal address"},
+		{"http://224.0.0.1/", "internal address"},
+		{"http://app.localhost/", "localhost"},
+		{"mailto:x@example.com", "http:// or https://"},
+		{"https:///path", "no host"},
+		{"https://hooks.example.com/#frag", "fragment"},
+	}
+	for _, tc := range cases {
+		err := s.checkCallback(context.Background(), tc.url)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s refused: %v", tc.url, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: %v, want %q", tc.url, err, tc.err)
+		case err != nil && !strings.HasPrefix(err.Error(), "configuration.event.notification.callback.url: "):
+			t.Errorf("%s: the error does not name the field: %v", tc.url, err)
+		}
+	}
+	s.AllowPrivateCallbacks = true
+	if err := s.checkCallback(context.Background(), "http://127.0.0.1:9000/hook"); err != nil {
+		t.Errorf("allowed private callback refused: %v", err)
+	}
+}
