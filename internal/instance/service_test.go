@@ -153,4 +153,3 @@ func TestSecretsSealedAndMasked(t *testing.T) {
 		t.Errorf("hub without the key: %v", err)
 	}
 }
-
