@@ -52,8 +52,23 @@ type router struct {
 func (rt *router) add(r *route) {
 	r.segs = strings.Split(strings.Trim(r.path, "/"), "/")
 	rt.routes = append(rt.routes, r)
-	// Most literal segments first; stable for equal counts.
-	slices.SortStableFunc(rt.routes, func(a, b *route) int { return literals(b.segs) - literals(a.segs) })
+	// Most literal segments first; among equals, the one whose first
+	// parameter comes later (a longer literal prefix) is more specific.
+	slices.SortStableFunc(rt.routes, func(a, b *route) int {
+		if d := literals(b.segs) - literals(a.segs); d != 0 {
+			return d
+		}
+		return firstParam(b.segs) - firstParam(a.segs)
+	})
+}
+
+func firstParam(segs []string) int {
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") {
+			return i
+		}
+	}
+	return len(segs)
 }
 
 func literals(segs []string) int {
