@@ -1,0 +1,200 @@
+// Package poller runs one poll of one (instance, resource): it renders the
+// window into the resource's URL, reads every matching record through the
+// element, decides which changed, and commits the events, the dedupe state
+// and the new cursor in one transaction. Scheduling runs is package jobs'
+// business.
+package poller
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/element"
+	"github.com/pollhook/pollhook/internal/pollconfig"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Target is one poll to run.
+type Target struct {
+	OrgID      int64
+	InstanceID int64
+	// Resource is the key of the poller configuration, the events' objectType.
+	Resource string
+	Conn     element.Conn
+	Config   *pollconfig.Compiled
+}
+
+// Runner runs polls.
+type Runner struct {
+	Store *store.Store
+	// Now is our clock; the window's end in ${nowTimeZone} templates.
+	Now func() time.Time
+}
+
+// Stats describe one run.
+type Stats struct {
+	From, Cursor time.Time // the window start and the new cursor (upstream clock)
+	Pages        int
+	Read         int // records read
+	Events       int
+	Unreadable   int // records without a usable id or date, skipped
+}
+
+// ErrRemoved means the poll was removed while it ran: nothing was written.
+var ErrRemoved = errors.New("poller: the resource is no longer polled")
+
+func (r *Runner) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+// Run polls once. On failure nothing is written but the failure itself,
+// so the next run reads the same window again: a change is never lost.
+func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
+	var st Stats
+	p, err := r.Store.GetPoll(ctx, t.InstanceID, t.Resource)
+	if errors.Is(err, store.ErrNotFound) {
+		return st, ErrRemoved
+	} else if err != nil {
+		return st, err
+	}
+	cfg := t.Config.Config
+	st.From = p.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
+	runAt := r.now()
+	st, err = r.run(ctx, t, st, runAt)
+	if err != nil && !errors.Is(err, ErrRemoved) {
+		if ferr := r.Store.PollFailed(context.WithoutCancel(ctx), t.InstanceID, t.Resource, runAt, err.Error()); ferr != nil {
+			return st, errors.Join(err, ferr)
+		}
+	}
+	return st, err
+}
+
+type candidate struct {
+	id  string
+	obs observation
+	raw json.RawMessage
+}
+
+func (r *Runner) run(ctx context.Context, t Target, st Stats, runAt time.Time) (Stats, error) {
+	cfg := t.Config.Config
+	where, err := t.Config.Where(st.From, runAt)
+	if err != nil {
+		return st, fmt.Errorf("render %s url: %w", t.Resource, err)
+	}
+	seen, err := r.Store.SeenOf(ctx, t.InstanceID, t.Resource)
+	if err != nil {
+		return st, err
+	}
+	var cands []candidate
+	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, func(rec *element.Record) error {
+		st.Read++
+		c, ok := r.observe(t, rec)
+		if !ok {
+			st.Unreadable++
+			return nil
+		}
+		cands = append(cands, c)
+		return nil
+	})
+	st.Pages = scan.Pages
+	if err != nil {
+		return st, fmt.Errorf("read %s: %w", t.Resource, err)
+	}
+	pollStart := scan.Date.UTC()
+	rl := rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
+		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
+	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{}, RunAt: runAt}
+	for _, c := range cands {
+		var prev *store.Seen
+		if s, ok := seen[c.id]; ok {
+			prev = &s
+		}
+		typ, report := classify(rl, c.obs, prev, st.From, pollStart)
+		if !report {
+			continue
+		}
+		date := c.obs.updated
+		if !cfg.FilterByUpdatedDate {
+			date = c.obs.created
+		}
+		res.Events = append(res.Events, &store.Event{ID: newEventID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
+			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: pollStart, Status: "NEW",
+			ProviderData: string(c.raw)})
+		s := store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
+		res.Seen[c.id] = s
+		seen[c.id] = s
+	}
+	// The cursor is the upstream's clock when the run began: whatever
+	// changed after that is in the next window, whatever our clock says.
+	res.Cursor = pollStart
+	st.Cursor = res.Cursor
+	res.PruneBefore = res.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error { return tx.CommitRun(ctx, res) })
+	if errors.Is(err, store.ErrNotFound) {
+		return st, ErrRemoved
+	}
+	if err != nil {
+		return st, err
+	}
+	st.Events = len(res.Events)
+	return st, nil
+}
+
+// observe reads a record's id, dates and content hash.
+func (r *Runner) observe(t Target, rec *element.Record) (candidate, bool) {
+	cfg := t.Config.Config
+	v, ok := rec.Lookup(cfg.IDField)
+	if !ok {
+		return candidate{}, false
+	}
+	id, ok := objectID(v)
+	if !ok {
+		return candidate{}, false
+	}
+	c := candidate{id: id, raw: rec.Raw}
+	var err error
+	if cfg.FilterByUpdatedDate || cfg.FilterByCurrentDate {
+		if c.obs.updated, err = t.Config.Updated(rec.Lookup); err != nil {
+			return candidate{}, false
+		}
+	}
+	if t.Config.CreatedFormat != nil {
+		if c.obs.created, err = t.Config.Created(rec.Lookup); err != nil {
+			return candidate{}, false
+		}
+	}
+	sum := sha256.Sum256(rec.Raw)
+	c.obs.hash = sum[:]
+	return c, true
+}
+
+// objectID renders an id field as the string events carry.
+func objectID(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, v != ""
+	case json.Number:
+		return v.String(), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case bool, nil:
+		return "", false
+	}
+	return fmt.Sprint(v), true
+}
+
+func newEventID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
