@@ -74,7 +74,7 @@ type Conn interface {
 	Delete(ctx context.Context, resource, id string) error
 	// Scan calls fn for every record of resource matching where, each once,
 	// whatever happens to the upstream's paging meanwhile.
-	Scan(ctx context.Context, resource string, where ceql.Expr, fn func(*Record) error) (ScanResult, error)
+	Scan(ctx context.Context, resource string, where ceql.Expr, opts ScanOptions, fn func(*Record) error) (ScanResult, error)
 }
 
 // Identity names the upstream account behind an instance: instances with
@@ -106,6 +106,11 @@ type ListResult struct {
 type Result struct {
 	Record json.RawMessage
 	Date   time.Time
+}
+
+// ScanOptions tune a scan.
+type ScanOptions struct {
+	PageSize int // records per upstream request; 0 for the element's default
 }
 
 // ScanResult tells how a scan went.

@@ -70,7 +70,7 @@ func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
 	cfg := t.Config.Config
 	st.From = p.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
 	runAt := r.now()
-	st, err = r.run(ctx, t, st, runAt)
+	st, err = r.run(ctx, t, p, st, runAt)
 	if err != nil && !errors.Is(err, ErrRemoved) {
 		if ferr := r.Store.PollFailed(context.WithoutCancel(ctx), t.InstanceID, t.Resource, runAt, err.Error()); ferr != nil {
 			return st, errors.Join(err, ferr)
@@ -85,9 +85,22 @@ type candidate struct {
 	raw json.RawMessage
 }
 
-func (r *Runner) run(ctx context.Context, t Target, st Stats, runAt time.Time) (Stats, error) {
+// MaxFirstSkew is how far the upstream's clock may differ from ours
+// without the first run missing changes: the first cursor is our clock
+// when polling was enabled, since nothing was asked of the upstream then.
+const MaxFirstSkew = 15 * time.Minute
+
+func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, runAt time.Time) (Stats, error) {
 	cfg := t.Config.Config
-	where, err := t.Config.Where(st.From, runAt)
+	// Every later cursor is on the upstream's clock. The first is on
+	// ours: read a wider window, and once the upstream's Date tells the
+	// skew, judge records against the enable time on its clock.
+	first := p.LastOKAt.IsZero()
+	scanFrom := st.From
+	if first {
+		scanFrom = st.From.Add(-MaxFirstSkew)
+	}
+	where, err := t.Config.Where(scanFrom, runAt)
 	if err != nil {
 		return st, fmt.Errorf("render %s url: %w", t.Resource, err)
 	}
@@ -96,7 +109,7 @@ func (r *Runner) run(ctx context.Context, t Target, st Stats, runAt time.Time) (
 		return st, err
 	}
 	var cands []candidate
-	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, func(rec *element.Record) error {
+	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize}, func(rec *element.Record) error {
 		st.Read++
 		c, ok := r.observe(t, rec)
 		if !ok {
@@ -111,6 +124,9 @@ func (r *Runner) run(ctx context.Context, t Target, st Stats, runAt time.Time) (
 		return st, fmt.Errorf("read %s: %w", t.Resource, err)
 	}
 	pollStart := scan.Date.UTC()
+	if first {
+		st.From = st.From.Add(pollStart.Sub(runAt.Truncate(time.Second)))
+	}
 	rl := rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
 		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
 	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{}, RunAt: runAt}

@@ -241,7 +241,7 @@ func raws(recs []*element.Record) []json.RawMessage {
 }
 
 // Scan reads every record of the resource matching where, for the poller.
-func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, fn func(*element.Record) error) (element.ScanResult, error) {
+func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, opts element.ScanOptions, fn func(*element.Record) error) (element.ScanResult, error) {
 	r, err := resolve(resName)
 	if err != nil {
 		return element.ScanResult{}, err
@@ -254,7 +254,7 @@ func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, fn fun
 		return element.ScanResult{}, err
 	}
 	matched := 0
-	res, err := c.client.Scan(ctx, r.object, r.pk, p.query, ScanOptions{}, func(rec *element.Record) error {
+	res, err := c.client.Scan(ctx, r.object, r.pk, p.query, ScanOptions{PageSize: opts.PageSize}, func(rec *element.Record) error {
 		ok, err := p.matches(rec)
 		if err != nil || !ok {
 			return err

@@ -437,7 +437,7 @@ func TestScanForThePoller(t *testing.T) {
 		return r["DATE_UPDATED_UTC"].(string) > "2025-01-01 00:00:00" && r["ADDRESS_MAIL_COUNTRY"] != "Norway"
 	})
 	var got []int64
-	res, err := conn.Scan(context.Background(), "contacts", where, func(r *element.Record) error {
+	res, err := conn.Scan(context.Background(), "contacts", where, element.ScanOptions{PageSize: 50}, func(r *element.Record) error {
 		id, _ := r.ID("CONTACT_ID")
 		got = append(got, id)
 		return nil
