@@ -312,5 +312,3 @@ func TestOraclePostgres(t *testing.T) {
 	base := testdb.PostgresURL(t)
 	runOracle(t, func(t *testing.T) string { return testdb.FreshSchema(t, base) })
 }
-
-
