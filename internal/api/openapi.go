@@ -92,7 +92,7 @@ func responses(rt *route) map[string]any {
 	if rt.response != "" {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
 	}
-	if rt.id == "hubList" {
+	if rt.id == "hubList" || rt.id == "listEvents" || rt.id == "listInstanceEvents" {
 		ok["headers"] = map[string]any{
 			"Elements-Next-Page-Token": map[string]any{"description": "pass as nextPage for the next page; absent after the last", "schema": map[string]any{"type": "string"}},
 			"Elements-Returned-Count":  map[string]any{"description": "records in this page", "schema": map[string]any{"type": "integer"}},
@@ -129,8 +129,14 @@ var schemas = map[string]any{
 	"ConfigItem": map[string]any{"type": "object", "properties": map[string]any{
 		"id": map[string]any{"type": "integer"}, "key": str, "name": str, "propertyValue": str}},
 	"ConfigItemList": map[string]any{"type": "array", "items": ref("ConfigItem")},
-	"Record":         map[string]any{"type": "object", "description": "an Insightly record with its native field names", "additionalProperties": true},
-	"RecordList":     map[string]any{"type": "array", "items": ref("Record")},
+	"Event": map[string]any{"type": "object", "required": []string{"id", "eventDate", "status", "providerData"},
+		"properties": map[string]any{"id": str, "eventDate": str, "status": map[string]any{"enum": []string{"NEW", "RECEIVED", "DISPATCHED", "CONSUMED", "NOTIFIED"}},
+			"providerData": map[string]any{"type": "string", "description": "the record as Insightly sent it, as JSON text"},
+			"notifiedData": map[string]any{"type": "array"}, "eventType": map[string]any{"enum": []string{"CREATED", "UPDATED", "DELETED"}},
+			"objectType": str, "objectId": str, "instanceId": map[string]any{"type": "integer"}, "pollDate": str, "createdDate": str}},
+	"EventList":  map[string]any{"type": "array", "items": ref("Event")},
+	"Record":     map[string]any{"type": "object", "description": "an Insightly record with its native field names", "additionalProperties": true},
+	"RecordList": map[string]any{"type": "array", "items": ref("Record")},
 }
 
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request, _ params) {

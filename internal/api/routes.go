@@ -20,6 +20,10 @@ func (s *Server) routes() []*route {
 		{"pageSize", "records per page, 1-500 (default 200)", "integer"},
 		{"nextPage", "the Elements-Next-Page-Token of the previous page", "string"},
 	}
+	eventQuery := []param{
+		{"pageSize", "events per page, 1-1000 (default 200)", "integer"},
+		{"nextPage", "the Elements-Next-Page-Token of the previous page", "string"},
+	}
 	return []*route{
 		{method: "POST", path: "/instances", id: "createInstance", tag: "instances", auth: authPlatform,
 			summary: "Create an element instance", request: "InstanceInput", response: "Instance", handle: s.createInstance},
@@ -59,6 +63,15 @@ func (s *Server) routes() []*route {
 			summary: "Enable the Element token's instance", response: "Instance", handle: s.setEnabled(true)},
 		{method: "DELETE", path: "/instances/enabled", id: "disableTokenInstance", tag: "instances", auth: authToken,
 			summary: "Disable the Element token's instance", response: "Instance", handle: s.setEnabled(false)},
+
+		{method: "GET", path: "/instances/events", id: "listEvents", tag: "events", auth: authPlatform, query: eventQuery,
+			summary: "List the organization's events, oldest first", response: "EventList", handle: s.listEvents},
+		{method: "GET", path: "/instances/{id}/events", id: "listInstanceEvents", tag: "events", auth: authPlatform, query: eventQuery,
+			summary: "List an instance's events, oldest first", response: "EventList", handle: s.listEvents},
+		{method: "GET", path: "/instances/events/{eventId}", id: "getEvent", tag: "events", auth: authPlatform,
+			summary: "Read one event", response: "Event", handle: s.getEvent},
+		{method: "GET", path: "/instances/{id}/events/{eventId}", id: "getInstanceEvent", tag: "events", auth: authPlatform,
+			summary: "Read one event of an instance", response: "Event", handle: s.getEvent},
 
 		{method: "GET", path: "/hubs/crm/{resource}", id: "hubList", tag: "hub", auth: authHub, query: hubList,
 			summary:  "List records of a CRM resource (accounts, contacts, leads, opportunities, users, activities, me, or any Insightly object)",

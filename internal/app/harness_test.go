@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 )
@@ -54,6 +55,9 @@ type harness struct {
 type harnessOpt func(*serverConfig)
 
 func withDatabase(dsn string) harnessOpt { return func(c *serverConfig) { c.Database = dsn } }
+func withClock(now func() time.Time) harnessOpt {
+	return func(c *serverConfig) { c.now, c.fetchInterval = now, 50*time.Millisecond }
+}
 func withoutPrivateCallbacks() harnessOpt {
 	return func(c *serverConfig) { c.AllowPrivateCallbacks = false }
 }
@@ -83,11 +87,15 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := srv.start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- serveHTTP(ctx, ln, srv.handler, log) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		srv.stop()
 		srv.Close()
 	})
 	creds, err := readCredentials(srv.credentials)

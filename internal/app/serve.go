@@ -21,6 +21,7 @@ import (
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -38,6 +39,10 @@ type serverConfig struct {
 	LogLevel              string
 	InsightlyRate         float64
 	InsightlyConcurrency  int
+
+	// Set by tests: our clock, and how often idle workers look for jobs.
+	now           func() time.Time
+	fetchInterval time.Duration
 }
 
 // defaultDataDir is where a single node keeps its SQLite file, key file
@@ -90,6 +95,7 @@ type server struct {
 	store       *store.Store
 	instances   *instance.Service
 	api         *api.Server
+	jobs        *jobs.Engine
 	handler     http.Handler
 	credentials string // where the first credentials were written, if this start created them
 }
@@ -136,6 +142,12 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		Limits: insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)}))
 	s.instances = &instance.Service{Store: st, Elements: els, Keys: keys, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks,
 		VerifyTimeout: 30 * time.Second}
+	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now,
+		FetchInterval: cfg.fetchInterval}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.instances.Scheduler = s.jobs
 	s.api = api.New(api.Config{Store: st, Instances: s.instances, Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
@@ -149,6 +161,19 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	})
 	s.handler = mux
 	return s, nil
+}
+
+// start runs the background work; stop (from run) ends it.
+func (s *server) start(ctx context.Context) error { return s.jobs.Start(ctx) }
+
+// stop lets jobs in flight finish for a while, then abandons them safely:
+// a poll that did not commit is simply run again.
+func (s *server) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.jobs.Stop(ctx); err != nil {
+		s.log.Warn("stopping jobs", "err", err)
+	}
 }
 
 func (s *server) Close() error { return s.store.Close() }
@@ -257,6 +282,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := srv.start(ctx); err != nil {
+		return err
+	}
+	defer srv.stop()
 	fmt.Fprintf(stdout, "pollhook %s listening on http://%s%s (database: %s)\n", Version, ln.Addr(), api.BasePath, srv.store.Dialect())
 	return serveHTTP(ctx, ln, srv.handler, log)
 }

@@ -449,20 +449,26 @@ func (s *Service) Hub(ctx context.Context, orgID int64, token string) (element.C
 	if inst.Disabled {
 		return nil, inst, &Error{Status: http.StatusForbidden, Message: "the instance is disabled"}
 	}
+	conn, err := s.Open(inst)
+	return conn, inst, err
+}
+
+// Open connects to an instance's upstream account, sharing the account's
+// rate limits with its other instances.
+func (s *Service) Open(inst *store.Instance) (element.Conn, error) {
 	el, err := s.elementOf(inst)
 	if err != nil {
-		return nil, inst, err
+		return nil, err
 	}
 	cfg, err := s.Config(inst)
 	if err != nil {
 		if errors.Is(err, seal.ErrOpen) {
-			return nil, inst, &Error{Status: http.StatusInternalServerError, Message: "the instance's credentials cannot be decrypted with the configured keys"}
+			return nil, &Error{Status: http.StatusInternalServerError, Message: "the instance's credentials cannot be decrypted with the configured keys"}
 		}
-		return nil, inst, err
+		return nil, err
 	}
 	if inst.Account != "" {
 		cfg[element.ConfigAccount] = inst.Account
 	}
-	conn, err := el.Open(cfg)
-	return conn, inst, err
+	return el.Open(cfg)
 }

@@ -114,6 +114,16 @@ func (q queries) Instance(ctx context.Context, orgID, id int64) (*Instance, erro
 	return in, q.loadConfig(ctx, in)
 }
 
+// InstanceByID reads any organization's instance: for background work,
+// never for a request.
+func (q queries) InstanceByID(ctx context.Context, id int64) (*Instance, error) {
+	in, err := scanInstance(q.row(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = ?`, id))
+	if err != nil {
+		return nil, q.d.wrap(err)
+	}
+	return in, q.loadConfig(ctx, in)
+}
+
 // InstanceByToken finds the instance whose token hashes to hash.
 func (q queries) InstanceByToken(ctx context.Context, hash []byte) (*Instance, error) {
 	in, err := scanInstance(q.row(ctx, `SELECT `+instanceColumns+` FROM instances WHERE token_hash = ?`, hash))

@@ -66,7 +66,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		// Writers serialize in SQLite anyway; a small pool keeps readers
 		// concurrent without piling up writers on the busy timeout.
-		db.SetMaxOpenConns(4)
+		db.SetMaxOpenConns(8)
 		d = dialect{name: SQLite}
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		var err error
@@ -172,6 +172,25 @@ func (s *Store) InTxLocked(ctx context.Context, fn func(*Tx) error) error {
 		}
 		return fn(tx)
 	})
+}
+
+// WithLock runs fn while holding the process-wide migration lock, so
+// that work which cannot lock for itself (River's migrator) runs in one
+// process at a time. On SQLite it simply runs fn: one file serves one node.
+func (s *Store) WithLock(ctx context.Context, fn func() error) error {
+	if s.d.name != Postgres {
+		return fn()
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: lock: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLock)); err != nil {
+		return fmt.Errorf("store: lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrationLock))
+	return fn()
 }
 
 // execer is what *sql.DB and *sql.Tx share.

@@ -1,0 +1,154 @@
+// Package jobs runs pollhook's background work on River, on the store's
+// own database: one self-snoozing job per (instance, resource) polls it;
+// a periodic job repairs schedules. It implements the instance service's
+// Scheduler, so schedules change in the same transaction as instances.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/poller"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Defaults of Config.
+const (
+	// PollTimeoutDefault bounds one poll run: a first run over a large
+	// account reads many pages at 5 requests per second.
+	PollTimeoutDefault = 30 * time.Minute
+	// RescueAfterDefault is how long a job held by a dead process waits
+	// before another takes it: twice the longest job timeout.
+	RescueAfterDefault = 2 * PollTimeoutDefault
+	// ReconcileIntervalDefault is how often schedules are repaired.
+	ReconcileIntervalDefault = 5 * time.Minute
+	// FetchIntervalDefault is how often idle workers look for due jobs
+	// (SQLite has no LISTEN/NOTIFY to wake them).
+	FetchIntervalDefault = time.Second
+	// WorkersDefault is how many polls run at once per process.
+	WorkersDefault = 10
+)
+
+// Config wires the engine.
+type Config struct {
+	Store     *store.Store
+	Instances *instance.Service
+	Logger    *slog.Logger
+	// Now is our clock; tests move it.
+	Now               func() time.Time
+	PollTimeout       time.Duration
+	RescueAfter       time.Duration
+	ReconcileInterval time.Duration
+	FetchInterval     time.Duration
+	Workers           int
+	// Insert only: no workers (a process that only schedules).
+	InsertOnly bool
+}
+
+// Engine is the running job engine.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	client *river.Client[*sql.Tx]
+	runner *poller.Runner
+}
+
+func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
+	if st.Dialect() == store.Postgres {
+		return riverdatabasesql.New(st.DB())
+	}
+	return riversqlite.New(st.DB())
+}
+
+// Migrate brings River's tables up to date, one process at a time.
+func Migrate(ctx context.Context, st *store.Store) error {
+	return st.WithLock(ctx, func() error {
+		m, err := rivermigrate.New(driver(st), nil)
+		if err != nil {
+			return err
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		return nil
+	})
+}
+
+// New builds the engine; Start runs it.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg.PollTimeout = cmp.Or(cfg.PollTimeout, PollTimeoutDefault)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, max(RescueAfterDefault, 2*cfg.PollTimeout))
+	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, ReconcileIntervalDefault)
+	cfg.FetchInterval = cmp.Or(cfg.FetchInterval, FetchIntervalDefault)
+	cfg.Workers = cmp.Or(cfg.Workers, WorkersDefault)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now}}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if err := Migrate(ctx, cfg.Store); err != nil {
+		return nil, err
+	}
+	rc := &river.Config{
+		Logger:               e.log,
+		JobTimeout:           cfg.PollTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.FetchInterval,
+		FetchCooldown:        min(cfg.FetchInterval, 100*time.Millisecond),
+	}
+	if !cfg.InsertOnly {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &pollWorker{e: e})
+		river.AddWorker(workers, &reconcileWorker{e: e})
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	client, err := river.NewClient(driver(cfg.Store), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	e.client = client
+	return e, nil
+}
+
+// Start begins working jobs; it returns at once.
+func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }
+
+// Stop finishes the jobs in flight (until ctx ends) and stops.
+func (e *Engine) Stop(ctx context.Context) error { return e.client.Stop(ctx) }
+
+// Client is River's client, for tests and the console's job view.
+func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
+
+// WakeAll makes every snoozed poll job available now: each runs if due
+// (by the engine's clock) and snoozes again otherwise. Tests use it with
+// a manual clock; an operator's "poll now" can too.
+func (e *Engine) WakeAll(ctx context.Context) error {
+	params := river.NewJobListParams().Kinds(PollArgs{}.Kind()).States(rivertype.JobStateScheduled).First(10000)
+	res, err := e.client.JobList(ctx, params)
+	if err != nil {
+		return err
+	}
+	for _, j := range res.Jobs {
+		if _, err := e.client.JobRetry(ctx, j.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/pollconfig"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+var _ instance.Scheduler = (*Engine)(nil)
+
+// desired is what an instance should poll: its resources and interval,
+// or nothing when events are off or the instance is disabled.
+func desired(in *store.Instance) ([]string, time.Duration, error) {
+	if !in.EventsEnabled || in.Disabled {
+		return nil, 0, nil
+	}
+	raw, ok := in.ConfigValue(instance.KeyPollerConfig)
+	if !ok {
+		return nil, 0, nil
+	}
+	pc, err := pollconfig.Parse([]byte(raw), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	minutes := instance.RefreshIntervalDefault
+	if v, ok := in.ConfigValue(instance.KeyRefreshInterval); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			minutes = n
+		}
+	}
+	return pc.Names(), time.Duration(minutes) * time.Minute, nil
+}
+
+// InstanceSaved makes the instance's polls match its configuration, in the
+// caller's transaction: polls are added (starting now: no backfill),
+// re-timed or removed, and every remaining poll has a live job. A job whose
+// poll is removed cancels itself when it next wakes; one whose interval
+// changed is woken now to take the new interval.
+func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Instance) error {
+	resources, interval, err := desired(in)
+	if err != nil {
+		return err
+	}
+	polls, err := tx.SyncPolls(ctx, in.ID, resources, interval, e.cfg.Now())
+	if err != nil {
+		return err
+	}
+	for _, p := range polls {
+		if err := e.ensureJob(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InstanceDeleted: the polls went with the instance (foreign keys); the
+// jobs cancel themselves when they wake.
+func (e *Engine) InstanceDeleted(context.Context, *store.Tx, *store.Instance) error { return nil }
+
+// ensureJob inserts the poll's job unless it exists, and wakes an existing
+// snoozed one so a changed interval applies at once.
+func (e *Engine) ensureJob(ctx context.Context, tx *store.Tx, p *store.Poll) error {
+	res, err := e.client.InsertTx(ctx, tx.SQL(), PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}, nil)
+	if err != nil {
+		return err
+	}
+	if res.UniqueSkippedAsDuplicate && res.Job.State == rivertype.JobStateScheduled {
+		if _, err := e.client.JobRetryTx(ctx, tx.SQL(), res.Job.ID); err != nil {
+			return err
+		}
+	}
+	if res.Job.ID != p.JobID {
+		return tx.SetPollJob(ctx, p.InstanceID, p.Resource, res.Job.ID)
+	}
+	return nil
+}
+
+// ReconcileArgs is the periodic repair of schedules.
+type ReconcileArgs struct{}
+
+// Kind names the job.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	e *Engine
+}
+
+// Work gives every poll a live job: a job lost to an operator's cleanup or
+// a bug is recreated within one reconcile interval. Orphaned jobs need no
+// repair: they cancel themselves.
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	polls, err := w.e.cfg.Store.AllPolls(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range polls {
+		err := w.e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+			res, err := w.e.client.InsertTx(ctx, tx.SQL(), PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}, nil)
+			if err != nil {
+				return err
+			}
+			if !res.UniqueSkippedAsDuplicate {
+				w.e.log.Info("reconcile: recreated a missing poll job", "instance", p.InstanceID, "resource", p.Resource)
+			}
+			return tx.SetPollJob(ctx, p.InstanceID, p.Resource, res.Job.ID)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
