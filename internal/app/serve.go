@@ -39,6 +39,9 @@ type serverConfig struct {
 	LogLevel              string
 	InsightlyRate         float64
 	InsightlyConcurrency  int
+	IntervalUnit          time.Duration
+	PollTimeout           time.Duration
+	RescueAfter           time.Duration
 
 	// Set by tests: our clock, and how often idle workers look for jobs.
 	now           func() time.Time
@@ -74,7 +77,17 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowPrivateCallbacks, "allow-private-callbacks", env("POLLHOOK_ALLOW_PRIVATE_CALLBACKS", "") == "true", "accept callback URLs on loopback and private networks (tests and demos only) ($POLLHOOK_ALLOW_PRIVATE_CALLBACKS)")
 	fs.Float64Var(&c.InsightlyRate, "insightly-rate", envFloat("POLLHOOK_INSIGHTLY_RATE", insightly.RateDefault), "requests per second to each Insightly account ($POLLHOOK_INSIGHTLY_RATE)")
 	fs.IntVar(&c.InsightlyConcurrency, "insightly-concurrency", int(envFloat("POLLHOOK_INSIGHTLY_CONCURRENCY", insightly.InFlightDefault)), "requests in flight to each Insightly account ($POLLHOOK_INSIGHTLY_CONCURRENCY)")
+	fs.DurationVar(&c.IntervalUnit, "interval-unit", envDuration("POLLHOOK_INTERVAL_UNIT", time.Minute), "what one unit of event.poller.refresh_interval means; shorten it for demos and tests only ($POLLHOOK_INTERVAL_UNIT)")
+	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration("POLLHOOK_POLL_TIMEOUT", jobs.PollTimeoutDefault), "longest one poll run may take ($POLLHOOK_POLL_TIMEOUT)")
+	fs.DurationVar(&c.RescueAfter, "job-rescue-after", envDuration("POLLHOOK_JOB_RESCUE_AFTER", jobs.RescueAfterDefault), "how long a job held by a dead replica waits before another takes it; more than --poll-timeout ($POLLHOOK_JOB_RESCUE_AFTER)")
 	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 func envFloat(name string, def float64) float64 {
@@ -142,8 +155,13 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		Limits: insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)}))
 	s.instances = &instance.Service{Store: st, Elements: els, Keys: keys, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks,
 		VerifyTimeout: 30 * time.Second}
+	if cfg.RescueAfter != 0 && cfg.PollTimeout != 0 && cfg.RescueAfter <= cfg.PollTimeout {
+		st.Close()
+		return nil, fmt.Errorf("--job-rescue-after (%s) must be longer than --poll-timeout (%s)", cfg.RescueAfter, cfg.PollTimeout)
+	}
 	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now,
-		FetchInterval: cfg.fetchInterval}); err != nil {
+		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
+		RescueAfter: cfg.RescueAfter}); err != nil {
 		st.Close()
 		return nil, err
 	}

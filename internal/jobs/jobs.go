@@ -55,6 +55,9 @@ type Config struct {
 	Workers           int
 	// Insert only: no workers (a process that only schedules).
 	InsertOnly bool
+	// IntervalUnit is what one unit of event.poller.refresh_interval
+	// means: a minute, as in Cloud Elements; demos and tests shorten it.
+	IntervalUnit time.Duration
 }
 
 // Engine is the running job engine.
@@ -93,6 +96,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, ReconcileIntervalDefault)
 	cfg.FetchInterval = cmp.Or(cfg.FetchInterval, FetchIntervalDefault)
 	cfg.Workers = cmp.Or(cfg.Workers, WorkersDefault)
+	cfg.IntervalUnit = cmp.Or(cfg.IntervalUnit, time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -101,6 +105,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	if err := Migrate(ctx, cfg.Store); err != nil {
+		return nil, err
+	}
+	if err := recoverOrphans(ctx, cfg.Store); err != nil {
 		return nil, err
 	}
 	rc := &river.Config{
@@ -125,6 +132,24 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.client = client
 	return e, nil
+}
+
+// recoverOrphans frees the jobs a killed process left running. An SQLite
+// file serves one process, so at start nothing can be running: the jobs
+// are made available at once instead of waiting for River's rescuer
+// (whose delay must cover a slow job, and is long). Runs are
+// transactional, so running one again repeats it, never loses it. On
+// PostgreSQL other replicas may be running them; the rescuer handles those.
+func recoverOrphans(ctx context.Context, st *store.Store) error {
+	if st.Dialect() != store.SQLite {
+		return nil
+	}
+	_, err := st.DB().ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = ? WHERE state = 'running'`,
+		time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("jobs: recover orphaned jobs: %w", err)
+	}
+	return nil
 }
 
 // Start begins working jobs; it returns at once.

@@ -17,7 +17,7 @@ var _ instance.Scheduler = (*Engine)(nil)
 
 // desired is what an instance should poll: its resources and interval,
 // or nothing when events are off or the instance is disabled.
-func desired(in *store.Instance) ([]string, time.Duration, error) {
+func desired(in *store.Instance, unit time.Duration) ([]string, time.Duration, error) {
 	if !in.EventsEnabled || in.Disabled {
 		return nil, 0, nil
 	}
@@ -35,7 +35,7 @@ func desired(in *store.Instance) ([]string, time.Duration, error) {
 			minutes = n
 		}
 	}
-	return pc.Names(), time.Duration(minutes) * time.Minute, nil
+	return pc.Names(), time.Duration(minutes) * unit, nil
 }
 
 // InstanceSaved makes the instance's polls match its configuration, in the
@@ -44,7 +44,7 @@ func desired(in *store.Instance) ([]string, time.Duration, error) {
 // poll is removed cancels itself when it next wakes; one whose interval
 // changed is woken now to take the new interval.
 func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Instance) error {
-	resources, interval, err := desired(in)
+	resources, interval, err := desired(in, e.cfg.IntervalUnit)
 	if err != nil {
 		return err
 	}

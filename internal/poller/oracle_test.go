@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,13 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/element/insightly"
+	"github.com/pollhook/pollhook/internal/oracle"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -162,98 +161,15 @@ func (w *world) events() []*store.Event {
 	}
 }
 
-// normalize makes two JSON renderings of a record comparable.
-func normalize(t *testing.T, v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	dec.Decode(&out)
-	return out
-}
-
 // check holds the events to design.md's "What correct means", against the
 // simulator's journal.
 func (w *world) check() {
-	t := w.t
-	events := w.events()
-	byObject := map[string][]*store.Event{}
-	for _, e := range events {
-		byObject[e.Resource+"/"+e.ObjectID] = append(byObject[e.Resource+"/"+e.ObjectID], e)
-	}
-	journal := w.sim.Journal(0)
+	var rs []oracle.Resource
 	for _, r := range oracleResources {
-		versions := map[string][]sim.Change{} // id → writes, in order
-		for _, c := range journal {
-			if c.Object == r.object {
-				id := strconv.FormatInt(c.ID, 10)
-				versions[id] = append(versions[id], c)
-			}
-		}
-		for key, evs := range byObject {
-			if key[:len(r.name)+1] != r.name+"/" {
-				continue
-			}
-			id := key[len(r.name)+1:]
-			writes := versions[id]
-			reported := map[string]bool{}
-			for i, e := range evs {
-				if e.Type == Created && i != 0 {
-					t.Errorf("seed %d: %s: CREATED is event %d, not the first", w.seed, key, i+1)
-				}
-				// Every event is a real version: some write produced exactly it.
-				var got any
-				json.Unmarshal([]byte(e.ProviderData), &got)
-				got = normalize(t, got)
-				match := false
-				for _, c := range writes {
-					if c.Op != sim.OpDelete && reflect.DeepEqual(normalize(t, c.Record), got) {
-						match = true
-					}
-				}
-				if !match {
-					t.Errorf("seed %d: %s: event %d (%s at %s) matches no version the journal holds", w.seed, key, i+1, e.Type, e.Date)
-				}
-				v := e.Date.String() + string(e.ProviderData)
-				if reported[v] {
-					t.Errorf("seed %d: %s: a version was reported twice", w.seed, key)
-				}
-				reported[v] = true
-			}
-		}
-		// Nothing missed: every object changed after polling began, still
-		// present, has its final version as its last event.
-		for id, writes := range versions {
-			last := writes[len(writes)-1]
-			if last.Op == sim.OpDelete {
-				continue
-			}
-			evs := byObject[r.name+"/"+id]
-			if len(evs) == 0 {
-				t.Errorf("seed %d: %s/%s changed %d times and was never reported (last %s at %s)", w.seed, r.name, id, len(writes), last.Op, last.At)
-				continue
-			}
-			var got any
-			json.Unmarshal([]byte(evs[len(evs)-1].ProviderData), &got)
-			if !reflect.DeepEqual(normalize(t, got), normalize(t, last.Record)) {
-				t.Errorf("seed %d: %s/%s: the last event is not the final version", w.seed, r.name, id)
-			}
-			creates := 0
-			for _, e := range evs {
-				if e.Type == Created {
-					creates++
-				}
-			}
-			if creates > 1 {
-				t.Errorf("seed %d: %s/%s: %d CREATED events", w.seed, r.name, id, creates)
-			}
-			if writes[0].Op == sim.OpCreate && evs[0].Type != Created && len(writes) == 1 {
-				t.Errorf("seed %d: %s/%s was created and never changed, but its event is %s", w.seed, r.name, id, evs[0].Type)
-			}
-		}
+		rs = append(rs, oracle.Resource{Name: r.name, Object: r.object})
+	}
+	for _, v := range oracle.Check(w.events(), w.sim.Journal(0), 0, rs) {
+		w.t.Errorf("seed %d: %s", w.seed, v)
 	}
 }
 

@@ -1,0 +1,256 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/oracle"
+	"github.com/pollhook/pollhook/internal/seal"
+	sim "github.com/pollhook/pollhook/internal/sim/insightly"
+	"github.com/pollhook/pollhook/internal/store"
+	"github.com/pollhook/pollhook/internal/testdb"
+)
+
+// TestMain lets the test binary run as pollhook itself, so crash tests
+// can start real pollhook processes and kill them.
+func TestMain(m *testing.M) {
+	if os.Getenv("POLLHOOK_TEST_AS_MAIN") == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// process is a pollhook serve running as its own OS process.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+	logs *lockedWriter
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--allow-private-callbacks",
+		"--insightly-rate", "1000", "--insightly-concurrency", "8", "--log-level", "warn"}, args...)...)
+	cmd.Env = append(os.Environ(), "POLLHOOK_TEST_AS_MAIN=1")
+	logs := &lockedWriter{}
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	m := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(line)
+	if err != nil || m == nil {
+		t.Fatalf("pollhook did not start: %q %v\n%s", line, err, logs.String())
+	}
+	go io.Copy(io.Discard, out)
+	return &process{cmd: cmd, base: m[1], logs: logs}
+}
+
+// kill ends the process at once, as a crash or an OOM kill would.
+func (p *process) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+}
+
+func (p *process) call(t *testing.T, method, path, authz string, body any) (*http.Response, []byte) {
+	t.Helper()
+	h := &harness{t: t, base: p.base}
+	return h.call(method, path, authz, body)
+}
+
+var crashResources = []oracle.Resource{{Name: "contacts", Object: "Contacts"}, {Name: "accounts", Object: "Organisations"},
+	{Name: "leads", Object: "Leads"}, {Name: "opportunities", Object: "Opportunities"}}
+
+// createPolled creates an instance polling every second (with a 1 s interval unit).
+func createPolled(t *testing.T, p *process, creds credentials, s *sim.Sim, simURL string) instanceJSON {
+	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(hook.Close)
+	body := map[string]any{"element": map[string]any{"key": "insightly"}, "name": "crash", "configuration": map[string]any{
+		"password": s.APIKey(), "base.url": simURL, "event.notification.enabled": true,
+		"event.notification.callback.url": hook.URL, "event.poller.refresh_interval": 1}}
+	resp, out := p.call(t, "POST", "/instances", creds.header(), body)
+	want(t, resp, out, 200, "")
+	var in instanceJSON
+	json.Unmarshal(out, &in)
+	return in
+}
+
+// settled waits until every poll of the instance has succeeded after t0.
+func settled(t *testing.T, dsn string, instanceID int64, t0 time.Time) {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		polls, err := st.PollsOf(context.Background(), instanceID)
+		ok := err == nil && len(polls) == len(crashResources)
+		for _, p := range polls {
+			ok = ok && p.LastOKAt.After(t0)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("polls did not all succeed after %s: %v", t0, describePolls(polls))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func describePolls(polls []*store.Poll) string {
+	var b strings.Builder
+	for _, p := range polls {
+		fmt.Fprintf(&b, "%s: runs %d, ok at %s, error %q; ", p.Resource, p.Runs, p.LastOKAt.Format(time.TimeOnly), p.LastError)
+	}
+	return b.String()
+}
+
+func checkOracle(t *testing.T, dsn string, orgInstance int64, s *sim.Sim, since int64) int {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in, err := st.InstanceByID(context.Background(), orgInstance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []*store.Event
+	var after int64
+	for {
+		page, err := st.Events(context.Background(), in.OrgID, store.EventFilter{InstanceID: in.ID, AfterSeq: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		events = append(events, page...)
+		after = page[len(page)-1].Seq
+	}
+	for _, v := range oracle.Check(events, s.Journal(0), since, crashResources) {
+		t.Error(v)
+	}
+	return len(events)
+}
+
+// pollhook killed at random moments, mid-page or mid-commit, and started
+// again, while records keep changing: no change is lost or doubled.
+func TestCrashAndRestart(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("crash test: runs for about 20 s")
+	}
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 1))
+	s := sim.New(sim.Config{Records: 40, Seed: seed, RateLimit: -1})
+	// A little latency, so kills land inside runs too.
+	s.SetFaults(sim.Faults{Latency: sim.Duration(20 * time.Millisecond)})
+	simSrv := httptest.NewServer(s.Handler())
+	t.Cleanup(simSrv.Close)
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--interval-unit", "1s"}
+	p := startProcess(t, args...)
+	creds, err := readCredentials(filepath.Join(dir, "credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := createPolled(t, p, creds, s, simSrv.URL+"/v3.1")
+	since := int64(len(s.Journal(0)))
+
+	ctx, stop := context.WithCancel(context.Background())
+	churned := make(chan struct{})
+	go func() { s.Churn(ctx, 15); close(churned) }()
+	for i := range 6 {
+		time.Sleep(time.Duration(300+rng.IntN(2000)) * time.Millisecond)
+		p.kill()
+		p = startProcess(t, args...)
+		t.Logf("kill %d done", i+1)
+	}
+	stop()
+	<-churned
+	settled(t, "sqlite:"+filepath.Join(dir, "pollhook.db"), in.ID, time.Now().Add(time.Second))
+	p.kill()
+	n := checkOracle(t, "sqlite:"+filepath.Join(dir, "pollhook.db"), in.ID, s, since)
+	if n == 0 {
+		t.Error("no events at all")
+	}
+	if t.Failed() {
+		t.Logf("seed %d", seed)
+	}
+}
+
+// Two replicas on one PostgreSQL database; the one running a poll is
+// killed mid-run; the survivor rescues the job and polling goes on.
+func TestFailoverBetweenReplicas(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("failover test: runs for up to a minute")
+	}
+	dsn := testdb.FreshSchema(t, testdb.PostgresURL(t))
+	s := sim.New(sim.Config{Records: 20, RateLimit: -1})
+	simSrv := httptest.NewServer(s.Handler())
+	t.Cleanup(simSrv.Close)
+	args := []string{"--database", dsn, "--encryption-key", seal.NewKey("k1"), "--interval-unit", "1s",
+		"--poll-timeout", "5s", "--job-rescue-after", "6s"}
+	dirA := t.TempDir()
+	a := startProcess(t, append(args, "--data-dir", dirA)...)
+	creds, err := readCredentials(filepath.Join(dirA, "credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := createPolled(t, a, creds, s, simSrv.URL+"/v3.1")
+	since := int64(len(s.Journal(0)))
+	// Slow answers: runs last seconds, so the kill lands in one.
+	s.SetFaults(sim.Faults{Latency: sim.Duration(700 * time.Millisecond)})
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eventually(t, "a running poll job", func() bool {
+		var n int
+		st.DB().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'poll' AND state = 'running'`).Scan(&n)
+		return n > 0
+	})
+	b := startProcess(t, append(args, "--data-dir", t.TempDir())...)
+	s.Step(20)
+	a.kill()
+	killed := time.Now()
+	s.SetFaults(sim.Faults{})
+	settled(t, dsn, in.ID, killed)
+	t.Logf("the survivor polled every resource %s after the kill", time.Since(killed).Round(time.Second))
+	// Changes after the failover are reported too.
+	s.Step(20)
+	settled(t, dsn, in.ID, time.Now().Add(time.Second))
+	b.kill()
+	checkOracle(t, dsn, in.ID, s, since)
+}

@@ -1,0 +1,109 @@
+// Package oracle checks reported events against the Insightly simulator's
+// change journal: design.md's "What correct means", for tests.
+package oracle
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+
+	sim "github.com/pollhook/pollhook/internal/sim/insightly"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Resource pairs a polled resource with the simulator object it reads.
+type Resource struct {
+	Name   string // "contacts"
+	Object string // "Contacts"
+}
+
+func normalize(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.Decode(&out)
+	return out
+}
+
+func content(providerData string) any {
+	var v any
+	json.Unmarshal([]byte(providerData), &v)
+	return normalize(v)
+}
+
+// Check returns every violation of the rules, for the journal's changes
+// with Seq > since (the changes made after polling began):
+//   - every event is a real version of its record (some write produced
+//     exactly its content), and no version is reported twice;
+//   - an object has at most one CREATED, and it is its first event;
+//   - every object changed after polling began that still exists has its
+//     final version as its last event (the caller has polled after the
+//     last change: nothing was missed).
+func Check(events []*store.Event, journal []sim.Change, since int64, resources []Resource) []string {
+	var out []string
+	byObject := map[string][]*store.Event{}
+	for _, e := range events {
+		byObject[e.Resource+"/"+e.ObjectID] = append(byObject[e.Resource+"/"+e.ObjectID], e)
+	}
+	for _, r := range resources {
+		writes := map[string][]sim.Change{}
+		changed := map[string]bool{}
+		for _, c := range journal {
+			if c.Object != r.Object {
+				continue
+			}
+			id := strconv.FormatInt(c.ID, 10)
+			writes[id] = append(writes[id], c)
+			if c.Seq > since {
+				changed[id] = true
+			}
+		}
+		for key, evs := range byObject {
+			if len(key) <= len(r.Name) || key[:len(r.Name)+1] != r.Name+"/" {
+				continue
+			}
+			id := key[len(r.Name)+1:]
+			seen := map[string]bool{}
+			for i, e := range evs {
+				if e.Type == "CREATED" && i != 0 {
+					out = append(out, fmt.Sprintf("%s: CREATED is event %d, not the first", key, i+1))
+				}
+				got := content(e.ProviderData)
+				match := false
+				for _, c := range writes[id] {
+					if c.Op != sim.OpDelete && reflect.DeepEqual(normalize(c.Record), got) {
+						match = true
+						break
+					}
+				}
+				if !match {
+					out = append(out, fmt.Sprintf("%s: event %d (%s, %s) matches no version in the journal", key, i+1, e.Type, e.Date))
+				}
+				v := e.Date.String() + e.ProviderData
+				if seen[v] {
+					out = append(out, fmt.Sprintf("%s: a version was reported twice", key))
+				}
+				seen[v] = true
+			}
+		}
+		for id := range changed {
+			w := writes[id]
+			last := w[len(w)-1]
+			if last.Op == sim.OpDelete {
+				continue
+			}
+			evs := byObject[r.Name+"/"+id]
+			if len(evs) == 0 {
+				out = append(out, fmt.Sprintf("%s/%s changed (last %s at %s) and was never reported", r.Name, id, last.Op, last.At))
+				continue
+			}
+			if !reflect.DeepEqual(content(evs[len(evs)-1].ProviderData), normalize(last.Record)) {
+				out = append(out, fmt.Sprintf("%s/%s: the last event is not the final version", r.Name, id))
+			}
+		}
+	}
+	return out
+}
