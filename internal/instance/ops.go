@@ -316,10 +316,10 @@ func (s *Service) Delete(ctx context.Context, c Caller, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteInstance(ctx, c.Org.ID, id); err != nil {
+		if err := s.scheduler().InstanceDeleted(ctx, tx, inst); err != nil {
 			return err
 		}
-		return s.scheduler().InstanceDeleted(ctx, tx, inst)
+		return tx.DeleteInstance(ctx, c.Org.ID, id)
 	})
 }
 

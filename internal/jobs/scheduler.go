@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -48,7 +49,7 @@ func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Inst
 	if err != nil {
 		return err
 	}
-	polls, err := tx.SyncPolls(ctx, in.ID, resources, interval, e.cfg.Now())
+	polls, removed, err := tx.SyncPolls(ctx, in.ID, resources, interval, e.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -57,12 +58,33 @@ func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Inst
 			return err
 		}
 	}
-	return nil
+	return e.cancelJobs(ctx, tx, removed)
 }
 
-// InstanceDeleted: the polls went with the instance (foreign keys); the
-// jobs cancel themselves when they wake.
-func (e *Engine) InstanceDeleted(context.Context, *store.Tx, *store.Instance) error { return nil }
+// InstanceDeleted removes the instance's polls and cancels their jobs,
+// before the instance itself goes.
+func (e *Engine) InstanceDeleted(ctx context.Context, tx *store.Tx, in *store.Instance) error {
+	_, removed, err := tx.SyncPolls(ctx, in.ID, nil, 0, e.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return e.cancelJobs(ctx, tx, removed)
+}
+
+// cancelJobs cancels removed polls' jobs. A job running meanwhile finishes
+// its run, finds its poll gone at commit, writes nothing and stops. (A job
+// missed here would cancel itself when it next woke.)
+func (e *Engine) cancelJobs(ctx context.Context, tx *store.Tx, removed []*store.Poll) error {
+	for _, p := range removed {
+		if p.JobID == 0 {
+			continue
+		}
+		if _, err := e.client.JobCancelTx(ctx, tx.SQL(), p.JobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
 
 // ensureJob inserts the poll's job unless it exists, and wakes an existing
 // snoozed one so a changed interval applies at once.

@@ -102,7 +102,7 @@ func newWorld(t *testing.T, seed uint64, dsn string) *world {
 		w.targets = append(w.targets, Target{OrgID: org.ID, InstanceID: in.ID, Resource: r.name, Conn: conn, Config: c})
 		names = append(names, r.name)
 	}
-	if _, err := st.SyncPolls(ctx, in.ID, names, time.Minute, clock.Now()); err != nil {
+	if _, _, err := st.SyncPolls(ctx, in.ID, names, time.Minute, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return w

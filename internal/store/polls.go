@@ -45,21 +45,22 @@ func scanPoll(sc interface{ Scan(...any) error }) (*Poll, error) {
 // SyncPolls makes the instance's polls exactly resources: new ones start
 // at cursor (no backfill), kept ones keep their cursor and take the new
 // interval, others are removed with their dedupe state. It returns the
-// polls after the change.
-func (q queries) SyncPolls(ctx context.Context, instanceID int64, resources []string, interval time.Duration, cursor time.Time) ([]*Poll, error) {
+// polls after the change and the ones it removed.
+func (q queries) SyncPolls(ctx context.Context, instanceID int64, resources []string, interval time.Duration, cursor time.Time) (kept, removed []*Poll, err error) {
 	current, err := q.PollsOf(ctx, instanceID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range current {
 		if !slices.Contains(resources, p.Resource) {
 			if _, err := q.exec(ctx, `DELETE FROM polls WHERE instance_id = ? AND resource = ?`, instanceID, p.Resource); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+			removed = append(removed, p)
 		} else if p.Interval != interval {
 			if _, err := q.exec(ctx, `UPDATE polls SET interval_seconds = ? WHERE instance_id = ? AND resource = ?`,
 				int64(interval/time.Second), instanceID, p.Resource); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -67,11 +68,12 @@ func (q queries) SyncPolls(ctx context.Context, instanceID int64, resources []st
 		if !slices.ContainsFunc(current, func(p *Poll) bool { return p.Resource == r }) {
 			if _, err := q.exec(ctx, `INSERT INTO polls (instance_id, resource, interval_seconds, cursor, created_at)
 				VALUES (?, ?, ?, ?, ?)`, instanceID, r, int64(interval/time.Second), cursor.UTC(), now()); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return q.PollsOf(ctx, instanceID)
+	kept, err = q.PollsOf(ctx, instanceID)
+	return kept, removed, err
 }
 
 // PollsOf lists an instance's polls.
