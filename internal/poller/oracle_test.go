@@ -93,6 +93,14 @@ func newWorld(t *testing.T, seed uint64, dsn string) *world {
 	}
 	w := &world{t: t, seed: seed, rng: rng, sim: s, clock: clock, store: st, orgID: org.ID, instID: in.ID,
 		runner: &Runner{Store: st, Now: clock.Now}, start: clock.Now()}
+	// Runs die now and then while reading or inside the commit, as a
+	// killed process would; the next run must make up for them.
+	w.runner.crash = func(stage string) bool {
+		if stage == "commit" {
+			return rng.Float64() < 0.1
+		}
+		return rng.Float64() < 0.01
+	}
 	var names []string
 	for _, r := range oracleResources {
 		c, err := pc.Resources[r.name].Compile()
@@ -202,6 +210,7 @@ func runOracle(t *testing.T, dsn func(t *testing.T) string) {
 			}
 			// Quiet: no faults, no churn, until every late write is visible.
 			w.sim.SetFaults(sim.Faults{})
+			w.runner.crash = nil
 			w.clock.Advance(time.Minute)
 			for _, target := range w.targets {
 				if _, err := w.runner.Run(context.Background(), target); err != nil {

@@ -36,7 +36,14 @@ type Runner struct {
 	Store *store.Store
 	// Now is our clock; the window's end in ${nowTimeZone} templates.
 	Now func() time.Time
+
+	// crash, set by tests, makes a run die at a stage ("read": while
+	// reading records, "commit": inside the commit transaction), as a
+	// killed process would.
+	crash func(stage string) bool
 }
+
+var errCrash = errors.New("poller: crashed (test)")
 
 // Stats describe one run.
 type Stats struct {
@@ -111,6 +118,9 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 	var cands []candidate
 	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize}, func(rec *element.Record) error {
 		st.Read++
+		if r.crash != nil && r.crash("read") {
+			return errCrash
+		}
 		c, ok := r.observe(t, rec)
 		if !ok {
 			st.Unreadable++
@@ -155,7 +165,15 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 	res.Cursor = pollStart
 	st.Cursor = res.Cursor
 	res.PruneBefore = res.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
-	err = r.Store.InTx(ctx, func(tx *store.Tx) error { return tx.CommitRun(ctx, res) })
+	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CommitRun(ctx, res); err != nil {
+			return err
+		}
+		if r.crash != nil && r.crash("commit") {
+			return errCrash // everything above is rolled back
+		}
+		return nil
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return st, ErrRemoved
 	}
