@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -89,6 +90,10 @@ func ref(name string) map[string]any { return map[string]any{"$ref": "#/componen
 
 func responses(rt *route) map[string]any {
 	ok := map[string]any{"description": "success"}
+	code := "200"
+	if rt.status != 0 {
+		code = strconv.Itoa(rt.status)
+	}
 	if rt.response != "" {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
 	}
@@ -100,7 +105,7 @@ func responses(rt *route) map[string]any {
 	}
 	errResp := map[string]any{"description": "the request failed; message says why and names the field",
 		"content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
-	return map[string]any{"200": ok, "default": errResp}
+	return map[string]any{code: ok, "default": errResp}
 }
 
 var str = map[string]any{"type": "string"}

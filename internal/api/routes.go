@@ -73,6 +73,15 @@ func (s *Server) routes() []*route {
 		{method: "GET", path: "/instances/{id}/events/{eventId}", id: "getInstanceEvent", tag: "events", auth: authPlatform,
 			summary: "Read one event of an instance", response: "Event", handle: s.getEvent},
 
+		{method: "GET", path: "/instances/{id}/polls", id: "pollStatus", tag: "polling", auth: authPlatform,
+			summary:  "Polling status per resource: cursor, last run, next run, errors, pauses, delete scans, quota (pollhook extension)",
+			response: "PollStatus", handle: s.pollStatus},
+		{method: "POST", path: "/instances/{id}/polls/run", id: "runAllPolls", tag: "polling", auth: authPlatform,
+			summary: "Poll every resource of the instance now (pollhook extension)", response: "RunRequested", status: 202, handle: s.runPolls},
+		{method: "POST", path: "/instances/{id}/polls/{resource}/run", id: "runPoll", tag: "polling", auth: authPlatform,
+			summary: "Poll one resource now; with {\"backfillFrom\": time}, report everything changed since then (pollhook extension)",
+			request: "RunRequest", response: "RunRequested", status: 202, handle: s.runPolls},
+
 		{method: "GET", path: "/hubs/crm/{resource}", id: "hubList", tag: "hub", auth: authHub, query: hubList,
 			summary:  "List records of a CRM resource (accounts, contacts, leads, opportunities, users, activities, me, or any Insightly object)",
 			response: "RecordList", handle: s.hubList},

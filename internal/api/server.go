@@ -33,6 +33,7 @@ const maxBody = 1 << 20
 type Config struct {
 	Store     *store.Store
 	Instances *instance.Service
+	Polls     Polls
 	Logger    *slog.Logger
 	// Version is reported in the OpenAPI document.
 	Version string

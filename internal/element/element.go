@@ -110,7 +110,29 @@ type Result struct {
 
 // ScanOptions tune a scan.
 type ScanOptions struct {
-	PageSize int // records per upstream request; 0 for the element's default
+	PageSize int  // records per upstream request; 0 for the element's default
+	Brief    bool // top-level fields only: enough for an ID scan, and cheaper
+}
+
+// Backoff, wrapped in an error, says the upstream wants no more requests
+// from this account until a time: a spent daily quota, or a rate limit
+// longer than is worth waiting for in place.
+type Backoff struct {
+	Until time.Time
+	Quota bool // the daily quota is spent
+}
+
+func (b *Backoff) Error() string {
+	if b.Quota {
+		return "daily quota spent until " + b.Until.UTC().Format(time.RFC3339)
+	}
+	return "rate limited until " + b.Until.UTC().Format(time.RFC3339)
+}
+
+// QuotaReporter is a Conn that knows its account's daily quota.
+type QuotaReporter interface {
+	// Quota is the last known limit and remaining requests (-1: unknown).
+	Quota() (limit, remaining int)
 }
 
 // ScanResult tells how a scan went.

@@ -3,12 +3,15 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/poller"
@@ -52,32 +55,66 @@ func retryDelay(failures int, interval time.Duration) time.Duration {
 	return min(d, interval)
 }
 
+// pausedRecheck is how often a paused poll (its object refused with
+// 403 or 404, usually a plan limit) tries again on its own; changing the
+// instance resumes it at once.
+const pausedRecheck = time.Hour
+
 // Work runs one poll when it is due. Upstream failures never fail the
 // job (River would give up on it after its attempts and polling would
 // stop): they are recorded on the poll and the job snoozes.
 func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
-	e, a := w.e, job.Args
+	next, err := w.e.pollOnce(ctx, job.Args)
+	if err != nil {
+		return err
+	}
+	return river.JobSnooze(max(next, 0))
+}
+
+// pollOnce runs the poll if it is due and says how long to sleep; an
+// error is a job-level outcome (cancel, or a database failure).
+func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error) {
 	st := e.cfg.Store
 	inst, err := st.InstanceByID(ctx, a.InstanceID)
 	if errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(errors.New("the instance was deleted"))
+		return 0, river.JobCancel(errors.New("the instance was deleted"))
 	} else if err != nil {
-		return err
+		return 0, err
 	}
 	p, err := st.GetPoll(ctx, a.InstanceID, a.Resource)
 	if errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(errors.New("the resource is no longer polled"))
+		return 0, river.JobCancel(errors.New("the resource is no longer polled"))
 	} else if err != nil {
-		return err
+		return 0, err
 	}
 	now := e.cfg.Now()
-	if !p.LastRunAt.IsZero() {
-		due := p.LastRunAt.Add(p.Interval)
-		if p.Failures > 0 {
-			due = p.LastRunAt.Add(retryDelay(p.Failures, p.Interval))
+	if !inst.Valid {
+		// Waiting for new credentials: saving the instance wakes the job.
+		return p.Interval, nil
+	}
+	if inst.Account != "" {
+		q, err := st.AccountQuota(ctx, inst.Account)
+		if err != nil {
+			return 0, err
 		}
-		if due.After(now) {
-			return river.JobSnooze(due.Sub(now))
+		if q.ResetAt.After(now) {
+			reason := "Insightly's daily API quota for this account is spent until " + q.ResetAt.UTC().Format(time.RFC3339)
+			if p.PausedReason != reason {
+				st.PausePoll(ctx, a.InstanceID, a.Resource, reason)
+			}
+			return q.ResetAt.Sub(now) + time.Second, nil
+		}
+	}
+	if !p.RunNow && !p.LastRunAt.IsZero() {
+		wait := p.Interval
+		switch {
+		case p.PausedReason != "":
+			wait = max(p.Interval, pausedRecheck)
+		case p.Failures > 0:
+			wait = retryDelay(p.Failures, p.Interval)
+		}
+		if due := p.LastRunAt.Add(wait); due.After(now) {
+			return due.Sub(now), nil
 		}
 	}
 	target, err := e.target(inst, a.Resource)
@@ -85,22 +122,84 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 		// The stored configuration cannot be used (a key that no longer
 		// decrypts, say): say so on the poll and try again later.
 		st.PollFailed(ctx, a.InstanceID, a.Resource, now, err.Error())
-		return river.JobSnooze(retryDelay(p.Failures+1, p.Interval))
+		return retryDelay(p.Failures+1, p.Interval), nil
 	}
 	stats, err := e.runner.Run(ctx, target)
-	switch {
-	case errors.Is(err, poller.ErrRemoved):
-		return river.JobCancel(err)
-	case err != nil:
-		if ctx.Err() != nil {
-			return river.JobSnooze(0) // shutting down: resume at once elsewhere
-		}
-		e.log.Warn("poll failed", "instance", a.InstanceID, "resource", a.Resource, "err", err)
-		return river.JobSnooze(retryDelay(p.Failures+1, p.Interval))
+	e.recordQuota(ctx, inst, target)
+	if err != nil {
+		return e.failed(ctx, inst, p, err)
 	}
 	e.log.Debug("polled", "instance", a.InstanceID, "resource", a.Resource, "records", stats.Read,
 		"events", stats.Events, "pages", stats.Pages)
-	return river.JobSnooze(max(now.Add(p.Interval).Sub(e.cfg.Now()), time.Second))
+	if d := target.Config.Config.Deletes; d.Enabled && (p.LastScanAt.IsZero() || !p.LastScanAt.Add(d.Interval).After(now)) {
+		if _, err := e.runner.ScanDeletes(ctx, target); err != nil {
+			if errors.Is(err, poller.ErrRemoved) {
+				return 0, river.JobCancel(err)
+			}
+			e.log.Warn("delete scan failed", "instance", a.InstanceID, "resource", a.Resource, "err", err)
+		}
+		e.recordQuota(ctx, inst, target)
+	}
+	return max(now.Add(p.Interval).Sub(e.cfg.Now()), time.Second), nil
+}
+
+// failed decides what a failed run means (spec: design.md "Errors"):
+// 401 invalidates the instance and pauses its polls until its
+// credentials change; 403 or 404 pause this resource only (Insightly
+// gates objects by plan); a spent quota pauses every poll of the account,
+// on every replica, until the reset; a long rate limit waits it out;
+// anything else retries with backoff. The cursor never moves.
+func (e *Engine) failed(ctx context.Context, inst *store.Instance, p *store.Poll, err error) (time.Duration, error) {
+	st := e.cfg.Store
+	a := PollArgs{InstanceID: inst.ID, Resource: p.Resource}
+	if errors.Is(err, poller.ErrRemoved) {
+		return 0, river.JobCancel(err)
+	}
+	if ctx.Err() != nil {
+		return 0, nil // shutting down: resume at once elsewhere
+	}
+	now := e.cfg.Now()
+	var b *element.Backoff
+	switch status := element.StatusOf(err); {
+	case errors.As(err, &b) && b.Quota:
+		if err := st.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Remaining: 0, ResetAt: b.Until}); err != nil {
+			return 0, err
+		}
+		st.PausePoll(ctx, a.InstanceID, a.Resource, "Insightly's daily API quota for this account is spent until "+b.Until.UTC().Format(time.RFC3339))
+		return b.Until.Sub(now) + time.Second, nil
+	case errors.As(err, &b):
+		return max(b.Until.Sub(now), time.Second), nil
+	case status == http.StatusUnauthorized:
+		reason := "Insightly refused the credentials (401) at " + now.UTC().Format(time.RFC3339) + ": " + err.Error()
+		if err := st.SetInstanceValid(ctx, inst.ID, false, reason); err != nil {
+			return 0, err
+		}
+		e.log.Warn("instance credentials refused; its polls pause until they change", "instance", inst.ID)
+		return p.Interval, nil
+	case status == http.StatusForbidden || status == http.StatusNotFound:
+		reason := fmt.Sprintf("Insightly answered %d for %s: %v (retried hourly, or when the instance changes)", status, p.Resource, err)
+		st.PausePoll(ctx, a.InstanceID, a.Resource, reason)
+		return max(p.Interval, pausedRecheck), nil
+	}
+	e.log.Warn("poll failed", "instance", a.InstanceID, "resource", a.Resource, "err", err)
+	return retryDelay(p.Failures+1, p.Interval), nil
+}
+
+// recordQuota shares what the upstream said of the account's quota.
+func (e *Engine) recordQuota(ctx context.Context, inst *store.Instance, t poller.Target) {
+	qr, ok := t.Conn.(element.QuotaReporter)
+	if !ok || inst.Account == "" {
+		return
+	}
+	limit, remaining := qr.Quota()
+	if remaining < 0 {
+		return
+	}
+	q, err := e.cfg.Store.AccountQuota(ctx, inst.Account)
+	if err != nil || (q.Limit == limit && q.Remaining == remaining) || q.ResetAt.After(e.cfg.Now()) {
+		return
+	}
+	e.cfg.Store.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: limit, Remaining: remaining})
 }
 
 // target prepares a poll of one resource of an instance.

@@ -53,6 +53,11 @@ func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Inst
 	if err != nil {
 		return err
 	}
+	// A change is a reason to try paused polls again (new credentials, a
+	// plan upgrade the operator just made…).
+	if err := tx.ResumePolls(ctx, in.ID); err != nil {
+		return err
+	}
 	for _, p := range polls {
 		if err := e.ensureJob(ctx, tx, p); err != nil {
 			return err

@@ -51,7 +51,8 @@ type Stats struct {
 	Pages        int
 	Read         int // records read
 	Events       int
-	Unreadable   int // records without a usable id or date, skipped
+	Unreadable   int  // records without a usable id or date, skipped
+	Backfill     bool // the run served a backfill request
 }
 
 // ErrRemoved means the poll was removed while it ran: nothing was written.
@@ -76,6 +77,7 @@ func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
 	}
 	cfg := t.Config.Config
 	st.From = p.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
+	st.Backfill = !p.BackfillFrom.IsZero()
 	runAt := r.now()
 	st, err = r.run(ctx, t, p, st, runAt)
 	if err != nil && !errors.Is(err, ErrRemoved) {
@@ -107,6 +109,13 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 	if first {
 		scanFrom = st.From.Add(-MaxFirstSkew)
 	}
+	// A backfill reads from the requested date; what it finds before the
+	// normal window is reported too, marked as backfill, through the same
+	// dedupe (a version already reported is not reported again).
+	normalFrom := st.From
+	if st.Backfill && p.BackfillFrom.Before(scanFrom) {
+		scanFrom = p.BackfillFrom
+	}
 	where, err := t.Config.Where(scanFrom, runAt)
 	if err != nil {
 		return st, fmt.Errorf("render %s url: %w", t.Resource, err)
@@ -136,10 +145,15 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 	pollStart := scan.Date.UTC()
 	if first {
 		st.From = st.From.Add(pollStart.Sub(runAt.Truncate(time.Second)))
+		normalFrom = st.From
+	}
+	if st.Backfill && p.BackfillFrom.Before(st.From) {
+		st.From = p.BackfillFrom
 	}
 	rl := rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
 		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
-	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{}, RunAt: runAt}
+	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{}, RunAt: runAt,
+		TrackIDs: cfg.Deletes.Enabled, Backfilled: st.Backfill}
 	for _, c := range cands {
 		var prev *store.Seen
 		if s, ok := seen[c.id]; ok {
@@ -155,7 +169,12 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 		}
 		res.Events = append(res.Events, &store.Event{ID: newEventID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
 			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: pollStart, Status: "NEW",
-			ProviderData: string(c.raw)})
+			ProviderData: string(c.raw), Backfill: st.Backfill && !date.After(normalFrom)})
+		if typ == Created {
+			res.Stats.Created++
+		} else {
+			res.Stats.Updated++
+		}
 		s := store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
 		res.Seen[c.id] = s
 		seen[c.id] = s
@@ -165,6 +184,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 	res.Cursor = pollStart
 	st.Cursor = res.Cursor
 	res.PruneBefore = res.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
+	res.Stats.Duration, res.Stats.Pages, res.Stats.Records = r.now().Sub(runAt), st.Pages, st.Read
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CommitRun(ctx, res); err != nil {
 			return err

@@ -24,6 +24,8 @@ type Instance struct {
 	Disabled    bool
 	// EventsEnabled mirrors configuration event.notification.enabled.
 	EventsEnabled bool
+	// InvalidReason says why Valid is false (credentials refused, say).
+	InvalidReason string
 	// Account is the upstream account the credentials belong to.
 	Account   string
 	Config    []ConfigItem // ordered by ID
@@ -57,13 +59,13 @@ type InstanceFilter struct {
 }
 
 const instanceColumns = `id, org_id, user_id, element_key, name, tags, token_hash, token_sealed,
-	valid, disabled, events_enabled, account, created_at, updated_at`
+	valid, invalid_reason, disabled, events_enabled, account, created_at, updated_at`
 
 func scanInstance(sc interface{ Scan(...any) error }) (*Instance, error) {
 	var in Instance
 	var tags string
 	if err := sc.Scan(&in.ID, &in.OrgID, &in.UserID, &in.ElementKey, &in.Name, &tags, &in.TokenHash,
-		&in.TokenSealed, &in.Valid, &in.Disabled, &in.EventsEnabled, &in.Account, &in.CreatedAt, &in.UpdatedAt); err != nil {
+		&in.TokenSealed, &in.Valid, &in.InvalidReason, &in.Disabled, &in.EventsEnabled, &in.Account, &in.CreatedAt, &in.UpdatedAt); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &in.Tags); err != nil {
@@ -193,11 +195,14 @@ func (f InstanceFilter) matches(in *Instance) bool {
 // their IDs while their key stays, removed keys go, new keys get IDs.
 func (q queries) UpdateInstance(ctx context.Context, in *Instance) error {
 	in.UpdatedAt = now()
+	if in.Valid {
+		in.InvalidReason = ""
+	}
 	res, err := q.exec(ctx, `UPDATE instances SET user_id = ?, element_key = ?, name = ?, tags = ?, token_hash = ?,
-		token_sealed = ?, valid = ?, disabled = ?, events_enabled = ?, account = ?, updated_at = ?
+		token_sealed = ?, valid = ?, invalid_reason = ?, disabled = ?, events_enabled = ?, account = ?, updated_at = ?
 		WHERE id = ? AND org_id = ?`,
 		in.UserID, in.ElementKey, in.Name, tagsJSON(in.Tags), in.TokenHash, in.TokenSealed, q.d.bool(in.Valid),
-		q.d.bool(in.Disabled), q.d.bool(in.EventsEnabled), in.Account, in.UpdatedAt, in.ID, in.OrgID)
+		in.InvalidReason, q.d.bool(in.Disabled), q.d.bool(in.EventsEnabled), in.Account, in.UpdatedAt, in.ID, in.OrgID)
 	if err != nil {
 		return err
 	}

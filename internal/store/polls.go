@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"time"
 )
@@ -14,31 +15,51 @@ type Poll struct {
 	Interval   time.Duration
 	// Cursor is the upstream clock at the start of the last successful
 	// run (or when polling began): the next window starts from it.
-	Cursor    time.Time
-	JobID     int64
-	Runs      int
-	Failures  int // consecutive
-	Events    int64
-	LastRunAt time.Time
-	LastOKAt  time.Time
-	LastError string
-	CreatedAt time.Time
+	Cursor       time.Time
+	JobID        int64
+	Runs         int
+	Failures     int // consecutive
+	FailingSince time.Time
+	Events       int64
+	LastRunAt    time.Time
+	LastOKAt     time.Time
+	LastError    string
+	// PausedReason, when set, says why the poll waits (a 403 on its
+	// object, say) instead of running on its interval.
+	PausedReason string
+	RunNow       bool      // an operator asked for a run
+	BackfillFrom time.Time // an operator asked for changes since then
+	LastRun      RunStats
+	LastScanAt   time.Time // the last complete delete scan
+	LastScanNote string
+	CreatedAt    time.Time
 }
 
-const pollColumns = `instance_id, resource, interval_seconds, cursor, job_id, runs, failures, events,
-	last_run_at, last_ok_at, last_error, created_at`
+// RunStats describe the last successful run.
+type RunStats struct {
+	Duration                  time.Duration
+	Pages, Records            int
+	Created, Updated, Deleted int
+}
+
+const pollColumns = `instance_id, resource, interval_seconds, cursor, job_id, runs, failures, failing_since, events,
+	last_run_at, last_ok_at, last_error, paused_reason, run_now, backfill_from, last_duration_ms, last_pages,
+	last_records, last_created, last_updated, last_deleted, last_scan_at, last_scan_status, created_at`
 
 func scanPoll(sc interface{ Scan(...any) error }) (*Poll, error) {
 	var p Poll
-	var secs int64
+	var secs, ms int64
 	var job sql.NullInt64
-	var lastRun, lastOK sql.NullTime
-	if err := sc.Scan(&p.InstanceID, &p.Resource, &secs, &p.Cursor, &job, &p.Runs, &p.Failures, &p.Events,
-		&lastRun, &lastOK, &p.LastError, &p.CreatedAt); err != nil {
+	var failing, lastRun, lastOK, backfill, lastScan sql.NullTime
+	if err := sc.Scan(&p.InstanceID, &p.Resource, &secs, &p.Cursor, &job, &p.Runs, &p.Failures, &failing, &p.Events,
+		&lastRun, &lastOK, &p.LastError, &p.PausedReason, &p.RunNow, &backfill, &ms, &p.LastRun.Pages,
+		&p.LastRun.Records, &p.LastRun.Created, &p.LastRun.Updated, &p.LastRun.Deleted, &lastScan, &p.LastScanNote,
+		&p.CreatedAt); err != nil {
 		return nil, err
 	}
-	p.Interval = time.Duration(secs) * time.Second
-	p.JobID, p.LastRunAt, p.LastOKAt = job.Int64, lastRun.Time, lastOK.Time
+	p.Interval, p.LastRun.Duration = time.Duration(secs)*time.Second, time.Duration(ms)*time.Millisecond
+	p.JobID, p.FailingSince, p.LastRunAt, p.LastOKAt = job.Int64, failing.Time, lastRun.Time, lastOK.Time
+	p.BackfillFrom, p.LastScanAt = backfill.Time, lastScan.Time
 	return &p, nil
 }
 
@@ -118,8 +139,53 @@ func (q queries) SetPollJob(ctx context.Context, instanceID int64, resource stri
 // PollFailed records a run that did not complete: nothing else changes,
 // so the next run covers the same window again.
 func (q queries) PollFailed(ctx context.Context, instanceID int64, resource string, at time.Time, msg string) error {
-	_, err := q.exec(ctx, `UPDATE polls SET runs = runs + 1, failures = failures + 1, last_run_at = ?, last_error = ?
-		WHERE instance_id = ? AND resource = ?`, at.UTC(), msg, instanceID, resource)
+	_, err := q.exec(ctx, `UPDATE polls SET runs = runs + 1, failures = failures + 1, last_run_at = ?, last_error = ?,
+		failing_since = COALESCE(failing_since, ?) WHERE instance_id = ? AND resource = ?`,
+		at.UTC(), msg, at.UTC(), instanceID, resource)
+	return err
+}
+
+// PausePoll makes a poll wait for a reason (or resume, with "").
+func (q queries) PausePoll(ctx context.Context, instanceID int64, resource, reason string) error {
+	_, err := q.exec(ctx, `UPDATE polls SET paused_reason = ? WHERE instance_id = ? AND resource = ?`, reason, instanceID, resource)
+	return err
+}
+
+// ResumePolls clears every pause of an instance's polls (its
+// configuration or credentials changed: worth trying again).
+func (q queries) ResumePolls(ctx context.Context, instanceID int64) error {
+	_, err := q.exec(ctx, `UPDATE polls SET paused_reason = '' WHERE instance_id = ?`, instanceID)
+	return err
+}
+
+// RequestRun asks for a run of one poll (or all of the instance's, with
+// resource ""); backfill, when not zero, asks it to report everything
+// changed since then.
+func (q queries) RequestRun(ctx context.Context, instanceID int64, resource string, backfill time.Time) (int, error) {
+	query := `UPDATE polls SET run_now = ?`
+	args := []any{q.d.bool(true)}
+	if !backfill.IsZero() {
+		query += `, backfill_from = ?`
+		args = append(args, backfill.UTC())
+	}
+	query += ` WHERE instance_id = ?`
+	args = append(args, instanceID)
+	if resource != "" {
+		query += ` AND resource = ?`
+		args = append(args, resource)
+	}
+	res, err := q.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SetInstanceValid records whether an instance's credentials work, and
+// why not.
+func (q queries) SetInstanceValid(ctx context.Context, instanceID int64, valid bool, reason string) error {
+	_, err := q.exec(ctx, `UPDATE instances SET valid = ?, invalid_reason = ? WHERE id = ?`, q.d.bool(valid), reason, instanceID)
 	return err
 }
 
@@ -162,6 +228,7 @@ type Event struct {
 	PollDate     time.Time
 	Status       string
 	ProviderData string
+	Backfill     bool // reported by an operator's backfill
 	CreatedAt    time.Time
 }
 
@@ -176,6 +243,11 @@ type RunResult struct {
 	PruneBefore time.Time
 	Cursor      time.Time // moves forward only
 	RunAt       time.Time
+	Stats       RunStats
+	// TrackIDs adds the events' objects to the known IDs (delete detection on).
+	TrackIDs bool
+	// Backfilled clears a backfill request the run fulfilled.
+	Backfilled bool
 }
 
 // CommitRun writes a run's events, dedupe state and cursor. It fails with
@@ -190,12 +262,8 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 		cursor = p.Cursor // a rescued duplicate run must not move it back
 	}
 	for _, e := range r.Events {
-		e.CreatedAt = now()
-		if err := t.row(ctx, `INSERT INTO events (id, org_id, instance_id, resource, object_id, event_type, event_date,
-			poll_date, status, provider_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-			e.ID, e.OrgID, e.InstanceID, e.Resource, e.ObjectID, e.Type, e.Date.UTC(), e.PollDate.UTC(), e.Status,
-			e.ProviderData, e.CreatedAt).Scan(&e.Seq); err != nil {
-			return t.d.wrap(err)
+		if err := t.insertEvent(ctx, e); err != nil {
+			return err
 		}
 	}
 	for id, s := range r.Seen {
@@ -213,9 +281,125 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 			return err
 		}
 	}
-	_, err = t.exec(ctx, `UPDATE polls SET cursor = ?, runs = runs + 1, failures = 0, events = events + ?,
-		last_run_at = ?, last_ok_at = ?, last_error = '' WHERE instance_id = ? AND resource = ?`,
-		cursor.UTC(), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), r.InstanceID, r.Resource)
+	if r.TrackIDs {
+		for _, e := range r.Events {
+			if err := t.addKnown(ctx, r.InstanceID, r.Resource, e.ObjectID); err != nil {
+				return err
+			}
+		}
+	}
+	set := `UPDATE polls SET cursor = ?, runs = runs + 1, failures = 0, failing_since = NULL, events = events + ?,
+		last_run_at = ?, last_ok_at = ?, last_error = '', paused_reason = '', run_now = ?, last_duration_ms = ?,
+		last_pages = ?, last_records = ?, last_created = ?, last_updated = ?, last_deleted = ?`
+	args := []any{cursor.UTC(), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false), r.Stats.Duration.Milliseconds(),
+		r.Stats.Pages, r.Stats.Records, r.Stats.Created, r.Stats.Updated, r.Stats.Deleted}
+	if r.Backfilled {
+		set += `, backfill_from = NULL`
+	}
+	_, err = t.exec(ctx, set+` WHERE instance_id = ? AND resource = ?`, append(args, r.InstanceID, r.Resource)...)
+	return err
+}
+
+func (q queries) addKnown(ctx context.Context, instanceID int64, resource, id string) error {
+	_, err := q.exec(ctx, `INSERT INTO known_ids (instance_id, resource, object_id) VALUES (?, ?, ?)
+		ON CONFLICT (instance_id, resource, object_id) DO NOTHING`, instanceID, resource, id)
+	return err
+}
+
+// KnownIDs are the objects known to exist, for delete detection.
+func (q queries) KnownIDs(ctx context.Context, instanceID int64, resource string) (map[string]bool, error) {
+	rows, err := q.query(ctx, `SELECT object_id FROM known_ids WHERE instance_id = ? AND resource = ?`, instanceID, resource)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out[id] = true
+	}
+	return out, q.d.wrap(rows.Err())
+}
+
+// ScanResult is what a delete scan commits.
+type ScanResult struct {
+	InstanceID int64
+	Resource   string
+	Present    []string // IDs the scan found: known from now on
+	Deleted    []*Event // one DELETED event per confirmed deletion
+	At         time.Time
+	Note       string // what the scan concluded, for the status
+	Complete   bool   // a complete scan moves last_scan_at
+}
+
+// CommitScan writes a delete scan's outcome.
+func (t *Tx) CommitScan(ctx context.Context, r *ScanResult) error {
+	if _, err := t.GetPoll(ctx, r.InstanceID, r.Resource); err != nil {
+		return err
+	}
+	for _, id := range r.Present {
+		if err := t.addKnown(ctx, r.InstanceID, r.Resource, id); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.Deleted {
+		if err := t.insertEvent(ctx, e); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `DELETE FROM known_ids WHERE instance_id = ? AND resource = ? AND object_id = ?`,
+			r.InstanceID, r.Resource, e.ObjectID); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `DELETE FROM seen WHERE instance_id = ? AND resource = ? AND object_id = ?`,
+			r.InstanceID, r.Resource, e.ObjectID); err != nil {
+			return err
+		}
+	}
+	query := `UPDATE polls SET last_scan_status = ?, events = events + ?`
+	args := []any{r.Note, len(r.Deleted)}
+	if r.Complete {
+		query += `, last_scan_at = ?`
+		args = append(args, r.At.UTC())
+	}
+	_, err := t.exec(ctx, query+` WHERE instance_id = ? AND resource = ?`, append(args, r.InstanceID, r.Resource)...)
+	return err
+}
+
+// Quota is what an upstream account last said of its daily quota.
+type Quota struct {
+	Account   string
+	Limit     int
+	Remaining int // -1 unknown
+	ResetAt   time.Time
+	UpdatedAt time.Time
+}
+
+// AccountQuota reads an account's quota state; zero when unknown.
+func (q queries) AccountQuota(ctx context.Context, account string) (Quota, error) {
+	var out Quota
+	var reset sql.NullTime
+	err := q.row(ctx, `SELECT account, quota_limit, quota_remaining, quota_reset_at, updated_at FROM accounts WHERE account = ?`, account).
+		Scan(&out.Account, &out.Limit, &out.Remaining, &reset, &out.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Quota{Account: account, Remaining: -1}, nil
+	}
+	out.ResetAt = reset.Time
+	return out, q.d.wrap(err)
+}
+
+// SetAccountQuota records an account's quota state for every replica.
+func (q queries) SetAccountQuota(ctx context.Context, qt Quota) error {
+	var reset any
+	if !qt.ResetAt.IsZero() {
+		reset = qt.ResetAt.UTC()
+	}
+	_, err := q.exec(ctx, `INSERT INTO accounts (account, quota_limit, quota_remaining, quota_reset_at, updated_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET quota_limit = excluded.quota_limit,
+		quota_remaining = excluded.quota_remaining, quota_reset_at = excluded.quota_reset_at, updated_at = excluded.updated_at`,
+		qt.Account, qt.Limit, qt.Remaining, reset, now())
 	return err
 }
 
@@ -226,12 +410,12 @@ type EventFilter struct {
 	Limit      int
 }
 
-const eventColumns = `seq, id, org_id, instance_id, resource, object_id, event_type, event_date, poll_date, status, provider_data, created_at`
+const eventColumns = `seq, id, org_id, instance_id, resource, object_id, event_type, event_date, poll_date, status, provider_data, backfill, created_at`
 
 func scanEvent(sc interface{ Scan(...any) error }) (*Event, error) {
 	var e Event
 	err := sc.Scan(&e.Seq, &e.ID, &e.OrgID, &e.InstanceID, &e.Resource, &e.ObjectID, &e.Type, &e.Date, &e.PollDate,
-		&e.Status, &e.ProviderData, &e.CreatedAt)
+		&e.Status, &e.ProviderData, &e.Backfill, &e.CreatedAt)
 	return &e, err
 }
 
@@ -272,4 +456,12 @@ func (q queries) EventByID(ctx context.Context, orgID int64, id string) (*Event,
 		return nil, q.d.wrap(err)
 	}
 	return e, nil
+}
+
+func (t *Tx) insertEvent(ctx context.Context, e *Event) error {
+	e.CreatedAt = now()
+	return t.d.wrap(t.row(ctx, `INSERT INTO events (id, org_id, instance_id, resource, object_id, event_type, event_date,
+		poll_date, status, provider_data, backfill, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		e.ID, e.OrgID, e.InstanceID, e.Resource, e.ObjectID, e.Type, e.Date.UTC(), e.PollDate.UTC(), e.Status,
+		e.ProviderData, t.d.bool(e.Backfill), e.CreatedAt).Scan(&e.Seq))
 }

@@ -50,6 +50,10 @@ type Config struct {
 	Backoff func(attempt int) time.Duration
 	// Sleep waits; tests replace it. Default: a timer that honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxRetryWait is the longest Retry-After waited out in place; a longer
+	// one fails the call with the time to come back (Error.RetryAt), so a
+	// background job can snooze instead of holding a worker. Default 30 s.
+	MaxRetryWait time.Duration
 	// Now is our clock, used when a response has no Date header.
 	Now func() time.Time
 }
@@ -65,6 +69,7 @@ type Client struct {
 	backoff    func(int) time.Duration
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
+	maxWait    time.Duration
 }
 
 // New checks cfg and returns a client. It makes no request.
@@ -85,6 +90,10 @@ func New(cfg Config) (*Client, error) {
 		backoff:    cfg.Backoff,
 		sleep:      cfg.Sleep,
 		now:        cfg.Now,
+		maxWait:    cfg.MaxRetryWait,
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = 30 * time.Second
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: TimeoutDefault}
@@ -223,6 +232,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 				wait = c.backoff(attempt)
 			}
 			c.limiter.pause(c.now().Add(wait))
+			if wait > c.maxWait {
+				return nil, &Error{Method: method, Path: where, Status: resp.Status, Message: messageOf(resp.Body),
+					Date: resp.Date, RetryAt: c.now().Add(wait), kind: ErrRateLimited}
+			}
 			continue
 		case s >= 500 && idempotent && attempt < c.maxRetries:
 			if err := c.sleep(ctx, c.backoff(attempt)); err != nil {

@@ -36,6 +36,9 @@ type Error struct {
 	Status  int       // 0 when no response arrived
 	Message string    // what Insightly said, shortened; opaque text
 	Date    time.Time // the upstream clock at the response, if any
+	// RetryAt, on a 429 whose Retry-After was too long to wait in place,
+	// is when Insightly will take requests again (our clock).
+	RetryAt time.Time
 	kind    error
 	cause   error // the transport error, when there was no response
 }

@@ -73,8 +73,11 @@ func hubError(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &q):
-		return &element.Error{Status: http.StatusTooManyRequests, Err: err,
+		return &element.Error{Status: http.StatusTooManyRequests, Err: errors.Join(err, &element.Backoff{Until: q.Reset, Quota: true}),
 			Message: fmt.Sprintf("Insightly's daily API quota for this account is spent until %s", q.Reset.UTC().Format(time.RFC3339))}
+	case errors.As(err, &e) && !e.RetryAt.IsZero():
+		return &element.Error{Status: http.StatusTooManyRequests, Err: errors.Join(err, &element.Backoff{Until: e.RetryAt}),
+			Message: "Insightly is rate limiting this account until " + e.RetryAt.UTC().Format(time.RFC3339)}
 	case errors.Is(err, ErrUnstablePaging):
 		return &element.Error{Status: http.StatusServiceUnavailable, Message: "Insightly's results kept changing while being read; try again", Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -254,7 +257,9 @@ func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, opts e
 		return element.ScanResult{}, err
 	}
 	matched := 0
-	res, err := c.client.Scan(ctx, r.object, r.pk, p.query, ScanOptions{PageSize: opts.PageSize}, func(rec *element.Record) error {
+	q := p.query
+	q.Brief = opts.Brief
+	res, err := c.client.Scan(ctx, r.object, r.pk, q, ScanOptions{PageSize: opts.PageSize}, func(rec *element.Record) error {
 		ok, err := p.matches(rec)
 		if err != nil || !ok {
 			return err
@@ -379,4 +384,10 @@ func (c *conn) Delete(ctx context.Context, resName, id string) error {
 	}
 	_, err = c.client.Do(ctx, http.MethodDelete, r.object+"/"+id, nil, nil)
 	return hubError(err)
+}
+
+// Quota reports the account's daily quota as Insightly last stated it.
+func (c *conn) Quota() (limit, remaining int) {
+	q := c.client.Limiter().Quota()
+	return q.Limit, q.Remaining
 }

@@ -1,0 +1,159 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// InstanceStatus is what an operator sees of an instance's polling
+// (GET /instances/{id}/polls, a pollhook extension).
+type InstanceStatus struct {
+	InstanceID    int64        `json:"instanceId"`
+	Valid         bool         `json:"valid"`
+	InvalidReason string       `json:"invalidReason,omitempty"`
+	EventsEnabled bool         `json:"eventsEnabled"`
+	Disabled      bool         `json:"disabled"`
+	Quota         *QuotaStatus `json:"quota,omitempty"`
+	Polls         []PollStatus `json:"polls"`
+}
+
+// QuotaStatus is the upstream account's daily quota, as last stated.
+type QuotaStatus struct {
+	Account   string `json:"account"`
+	Limit     int    `json:"limit,omitempty"`
+	Remaining int    `json:"remaining"`
+	ResetAt   string `json:"resetAt,omitempty"`
+}
+
+// PollStatus is one resource's polling.
+type PollStatus struct {
+	Resource            string        `json:"resource"`
+	IntervalSeconds     int64         `json:"intervalSeconds"`
+	Cursor              string        `json:"cursor"`
+	LastRun             *RunStatus    `json:"lastRun,omitempty"`
+	LastAttemptAt       string        `json:"lastAttemptAt,omitempty"`
+	NextRunAt           string        `json:"nextRunAt,omitempty"`
+	LastError           string        `json:"lastError,omitempty"`
+	ConsecutiveFailures int           `json:"consecutiveFailures"`
+	FailingSince        string        `json:"failingSince,omitempty"`
+	PausedReason        string        `json:"pausedReason,omitempty"`
+	RunRequested        bool          `json:"runRequested,omitempty"`
+	BackfillFrom        string        `json:"backfillFrom,omitempty"`
+	EventsTotal         int64         `json:"eventsTotal"`
+	Deletes             *DeleteStatus `json:"deletes,omitempty"`
+}
+
+// RunStatus is the last successful run.
+type RunStatus struct {
+	At         string         `json:"at"`
+	DurationMs int64          `json:"durationMs"`
+	Pages      int            `json:"pages"`
+	Records    int            `json:"records"`
+	Events     map[string]int `json:"events"`
+}
+
+// DeleteStatus is a resource's delete detection.
+type DeleteStatus struct {
+	EveryMinutes int64  `json:"everyMinutes"`
+	LastScanAt   string `json:"lastScanAt,omitempty"`
+	LastScan     string `json:"lastScan,omitempty"`
+	NextScanAt   string `json:"nextScanAt,omitempty"`
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Status describes an instance's polling.
+func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceStatus, error) {
+	st := e.cfg.Store
+	out := &InstanceStatus{InstanceID: inst.ID, Valid: inst.Valid, InvalidReason: inst.InvalidReason,
+		EventsEnabled: inst.EventsEnabled, Disabled: inst.Disabled, Polls: []PollStatus{}}
+	if inst.Account != "" {
+		q, err := st.AccountQuota(ctx, inst.Account)
+		if err != nil {
+			return nil, err
+		}
+		out.Quota = &QuotaStatus{Account: inst.Account, Limit: q.Limit, Remaining: q.Remaining}
+		if q.ResetAt.After(e.cfg.Now()) {
+			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
+		}
+	}
+	polls, err := st.PollsOf(ctx, inst.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range polls {
+		ps := PollStatus{Resource: p.Resource, IntervalSeconds: int64(p.Interval / time.Second), Cursor: stamp(p.Cursor),
+			LastAttemptAt: stamp(p.LastRunAt), LastError: p.LastError, ConsecutiveFailures: p.Failures,
+			FailingSince: stamp(p.FailingSince), PausedReason: p.PausedReason, RunRequested: p.RunNow,
+			BackfillFrom: stamp(p.BackfillFrom), EventsTotal: p.Events}
+		if !p.LastOKAt.IsZero() {
+			ps.LastRun = &RunStatus{At: stamp(p.LastOKAt), DurationMs: p.LastRun.Duration.Milliseconds(), Pages: p.LastRun.Pages,
+				Records: p.LastRun.Records, Events: map[string]int{"CREATED": p.LastRun.Created, "UPDATED": p.LastRun.Updated}}
+		}
+		switch wait := p.Interval; {
+		case !inst.Valid || inst.Disabled || !inst.EventsEnabled:
+		case p.LastRunAt.IsZero() || p.RunNow:
+			ps.NextRunAt = stamp(e.cfg.Now())
+		default:
+			if p.PausedReason != "" {
+				wait = max(p.Interval, pausedRecheck)
+			} else if p.Failures > 0 {
+				wait = retryDelay(p.Failures, p.Interval)
+			}
+			ps.NextRunAt = stamp(p.LastRunAt.Add(wait))
+		}
+		if inst.Valid && out.Quota != nil && out.Quota.ResetAt != "" {
+			ps.NextRunAt = out.Quota.ResetAt
+		}
+		if t, err := e.target(inst, p.Resource); err == nil && t.Config.Config.Deletes.Enabled {
+			d := t.Config.Config.Deletes
+			ps.Deletes = &DeleteStatus{EveryMinutes: int64(d.Interval / time.Minute), LastScanAt: stamp(p.LastScanAt), LastScan: p.LastScanNote}
+			if !p.LastScanAt.IsZero() {
+				ps.Deletes.NextScanAt = stamp(p.LastScanAt.Add(d.Interval))
+			}
+		}
+		out.Polls = append(out.Polls, ps)
+	}
+	return out, nil
+}
+
+// RunNow asks for a run of one resource ("" for all) now, optionally
+// backfilling from a date, and wakes the jobs. It returns how many
+// resources it asked.
+func (e *Engine) RunNow(ctx context.Context, inst *store.Instance, resource string, backfill time.Time) (int, error) {
+	n := 0
+	err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if n, err = tx.RequestRun(ctx, inst.ID, resource, backfill); err != nil || n == 0 {
+			return err
+		}
+		polls, err := tx.PollsOf(ctx, inst.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range polls {
+			if resource == "" || p.Resource == resource {
+				if err := e.ensureJob(ctx, tx, p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Polls adapts the engine to the API's polling endpoints.
+type Polls struct{ *Engine }
+
+// Status implements api.Polls.
+func (p Polls) Status(ctx context.Context, inst *store.Instance) (any, error) {
+	return p.Engine.Status(ctx, inst)
+}

@@ -1,0 +1,102 @@
+package poller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/pollhook/pollhook/internal/element"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// ScanStats describe one delete scan.
+type ScanStats struct {
+	Known, Present, Missing, Deleted int
+	Complete                         bool
+	Note                             string
+}
+
+// minDistrust is the number of known IDs below which the missing-share
+// check does not apply: with a handful of records, losing half is normal.
+const minDistrust = 10
+
+// ScanDeletes looks for deleted records of a resource (pollhook's
+// delete detection, opt-in per resource): it snapshots the IDs known to
+// exist, lists every ID (brief, 500 a page, through the paging-safe
+// scan), and for each known ID missing from a complete listing asks for
+// the record itself: only a 404 confirms the deletion and gives one
+// DELETED event. An incomplete listing deletes nothing; a listing missing
+// an implausible share of the known IDs is distrusted and deletes
+// nothing, and the status says so. The first scan only learns the IDs.
+func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
+	var st ScanStats
+	cfg := t.Config.Config
+	known, err := r.Store.KnownIDs(ctx, t.InstanceID, t.Resource)
+	if err != nil {
+		return st, err
+	}
+	st.Known = len(known)
+	at := r.now()
+	present := map[string]bool{}
+	res, err := t.Conn.Scan(ctx, t.Config.Resource, nil, element.ScanOptions{PageSize: 500, Brief: true}, func(rec *element.Record) error {
+		if v, ok := rec.Lookup(cfg.IDField); ok {
+			if id, ok := objectID(v); ok {
+				present[id] = true
+			}
+		}
+		return nil
+	})
+	out := &store.ScanResult{InstanceID: t.InstanceID, Resource: t.Resource, At: at}
+	if err != nil {
+		out.Note = fmt.Sprintf("delete scan incomplete (%v): nothing deleted", err)
+		st.Note = out.Note
+		r.commitScan(ctx, out)
+		return st, err
+	}
+	st.Complete, out.Complete, st.Present = true, true, len(present)
+	for id := range present {
+		out.Present = append(out.Present, id)
+	}
+	slices.Sort(out.Present)
+	var missing []string
+	for id := range known {
+		if !present[id] {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	st.Missing = len(missing)
+	limit := cfg.Deletes.MaxMissingRatio
+	switch {
+	case len(known) == 0:
+		out.Note = fmt.Sprintf("baseline: %d records known", len(present))
+	case len(known) >= minDistrust && float64(len(missing)) > limit*float64(len(known)):
+		out.Note = fmt.Sprintf("delete scan distrusted: %d of %d known records missing, more than the %.0f%% limit; nothing deleted",
+			len(missing), len(known), limit*100)
+	default:
+		for _, id := range missing {
+			if _, err := t.Conn.Get(ctx, t.Config.Resource, id); element.StatusOf(err) != http.StatusNotFound {
+				continue // found after all (a lagging index), or no answer: not confirmed
+			}
+			data, _ := json.Marshal(map[string]string{cfg.IDField: id})
+			out.Deleted = append(out.Deleted, &store.Event{ID: newEventID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
+				Resource: t.Resource, ObjectID: id, Type: Deleted, Date: res.Date, PollDate: res.Date, Status: "NEW",
+				ProviderData: string(data)})
+		}
+		st.Deleted = len(out.Deleted)
+		out.Note = fmt.Sprintf("%d records, %d missing, %d deletions confirmed", len(present), len(missing), len(out.Deleted))
+	}
+	st.Note = out.Note
+	return st, r.commitScan(ctx, out)
+}
+
+func (r *Runner) commitScan(ctx context.Context, out *store.ScanResult) error {
+	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.CommitScan(ctx, out) })
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrRemoved
+	}
+	return err
+}
