@@ -88,12 +88,12 @@ func (r *Resource) Compile() (*Compiled, error) {
 		return nil, errorf(path+".pageSize", "must be between 1 and %d, found %d", MaxPageSize, r.PageSize)
 	}
 	d := r.Deletes
-	if f := path + ".deletes.interval"; d.Interval%time.Minute != 0 {
+	if f := path + ".deletes.scanEveryMinutes"; d.Interval%time.Minute != 0 {
 		return nil, errorf(f, "must be a whole number of minutes, found %v", d.Interval)
 	} else if e := checkRange(f, int64(d.Interval/time.Minute), 1, MaxDeleteIntervalMinutes, "minutes"); e != nil {
 		return nil, e
 	}
-	if e := checkRatio(path+".deletes.maxMissingRatio", d.MaxMissingRatio); e != nil {
+	if e := checkRatio(path+".deletes.maxMissingShare", d.MaxMissingRatio); e != nil {
 		return nil, e
 	}
 	return c, nil

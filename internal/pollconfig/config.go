@@ -33,7 +33,7 @@ const (
 	DefaultDeleteInterval = time.Hour
 	// MaxDeleteIntervalMinutes bounds deletes.interval: 30 days.
 	MaxDeleteIntervalMinutes = 30 * 24 * 60
-	// DefaultMaxMissingRatio is deletes.maxMissingRatio's default.
+	// DefaultMaxMissingRatio is deletes.maxMissingShare's default.
 	DefaultMaxMissingRatio = 0.2
 )
 
@@ -118,7 +118,7 @@ var (
 		"filterByCurrentDate", "createdCheckTolerance", "pageSize", "pollDelay", "overlap", "deletes"}
 	datesKeys = []string{"updatedDateField", "updatedDateFormat", "updatedDateTimezone",
 		"createdDateField", "createdDateFormat", "createdDateTimezone"}
-	deletesKeys = []string{"enabled", "interval", "maxMissingRatio"}
+	deletesKeys = []string{"enabled", "scanEveryMinutes", "maxMissingShare"}
 )
 
 // IgnoredKeys are per-resource keys of Cloud Elements' (and its successor's)
@@ -409,7 +409,9 @@ func decodeDates(path string, raw json.RawMessage) (Dates, *Error) {
 }
 
 func decodeDeletes(path string, raw json.RawMessage) (Deletes, *Error) {
-	d := Deletes{Interval: DefaultDeleteInterval, MaxMissingRatio: DefaultMaxMissingRatio}
+	// Giving a deletes object turns detection on; "enabled": false keeps
+	// the settings but turns it off.
+	d := Deletes{Enabled: true, Interval: DefaultDeleteInterval, MaxMissingRatio: DefaultMaxMissingRatio}
 	ms, e := objectMembers(path, raw)
 	if e != nil {
 		return d, e
@@ -432,14 +434,14 @@ func decodeDeletes(path string, raw json.RawMessage) (Deletes, *Error) {
 		switch k {
 		case "enabled":
 			d.Enabled, e = decodeBool(f, v)
-		case "interval":
+		case "scanEveryMinutes":
 			var n int64
 			if n, e = decodeInt(f, v); e == nil {
 				if e = checkRange(f, n, 1, MaxDeleteIntervalMinutes, "minutes"); e == nil {
 					d.Interval = time.Duration(n) * time.Minute
 				}
 			}
-		case "maxMissingRatio":
+		case "maxMissingShare":
 			d.MaxMissingRatio, e = decodeFloat(f, v)
 			if e == nil {
 				e = checkRatio(f, d.MaxMissingRatio)
@@ -585,19 +587,19 @@ func (r *Resource) object() (map[string]any, error) {
 		o[d.key] = int64(d.val / time.Second)
 	}
 	del := map[string]any{}
-	if r.Deletes.Enabled {
-		del["enabled"] = true
-	}
 	if r.Deletes.Interval != DefaultDeleteInterval {
 		if r.Deletes.Interval%time.Minute != 0 {
-			return nil, fmt.Errorf("deletes.interval %v is not a whole number of minutes", r.Deletes.Interval)
+			return nil, fmt.Errorf("deletes.scanEveryMinutes %v is not a whole number of minutes", r.Deletes.Interval)
 		}
-		del["interval"] = int64(r.Deletes.Interval / time.Minute)
+		del["scanEveryMinutes"] = int64(r.Deletes.Interval / time.Minute)
 	}
 	if r.Deletes.MaxMissingRatio != DefaultMaxMissingRatio {
-		del["maxMissingRatio"] = r.Deletes.MaxMissingRatio
+		del["maxMissingShare"] = r.Deletes.MaxMissingRatio
 	}
-	if len(del) > 0 {
+	if len(del) > 0 || r.Deletes.Enabled {
+		if !r.Deletes.Enabled {
+			del["enabled"] = false
+		}
 		o["deletes"] = del
 	}
 	for k, v := range r.Extra {

@@ -25,7 +25,7 @@
 //
 // pollhook extensions: overlap (seconds, default 60), extra look-back to
 // catch records that become visible late; deletes, {"enabled": false,
-// "interval": 60, "maxMissingRatio": 0.2}, opt-in delete detection by a
+// "scanEveryMinutes": 60, "maxMissingShare": 0.2}, opt-in delete detection by a
 // periodic scan of record ids every interval minutes.
 //
 // Accepted and ignored (kept so the stored configuration round-trips; see
@@ -48,7 +48,7 @@
 //     "use the default".
 //   - pageSize above 500 (Insightly's largest page) is clamped to 500, not
 //     rejected: Cloud Elements' own example uses 10000. Below 1 is an error.
-//   - Seconds keys are bounded by a week (MaxSeconds), deletes.interval by
+//   - Seconds keys are bounded by a week (MaxSeconds), deletes.scanEveryMinutes by
 //     30 days, so nothing overflows and gross unit mistakes are caught.
 //   - Dates: the updated date (field and format) is required when
 //     filterByUpdatedDate is true or filterByCurrentDate is true; the

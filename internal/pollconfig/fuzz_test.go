@@ -28,7 +28,7 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, s := range []string{
 		`{"contacts": {}}`, `{}`, `[]`, `""`, `"{}"`, `null`, `{"a": null}`,
-		string(withKeys(`"pageSize": "10000", "filterByUpdatedDate": "false", "deletes": {"enabled": "true", "interval": 5}`)),
+		string(withKeys(`"pageSize": "10000", "filterByUpdatedDate": "false", "deletes": {"enabled": "true", "scanEveryMinutes": 5}`)),
 		string(withKeys(`"url": "/hubs/crm/contacts?where=a+LIKE+'%25x%'&pageSize=3"`)),
 		string(withKeys(`"parameters": {"x": [1, 2.5e3, "y"]}, "postHooks": null`)),
 		string(withKeys(`"filterByUpdateDate": false`)),

@@ -318,13 +318,16 @@ func TestKeysValid(t *testing.T) {
 		{`"deletes": {"enabled": true}`, func(r *pollconfig.Resource) bool {
 			return r.Deletes == pollconfig.Deletes{Enabled: true, Interval: time.Hour, MaxMissingRatio: 0.2}
 		}},
-		{`"deletes": {"enabled": "true", "interval": "15", "maxMissingRatio": "0.5"}`, func(r *pollconfig.Resource) bool {
+		{`"deletes": {"enabled": "true", "scanEveryMinutes": "15", "maxMissingShare": "0.5"}`, func(r *pollconfig.Resource) bool {
 			return r.Deletes == pollconfig.Deletes{Enabled: true, Interval: 15 * time.Minute, MaxMissingRatio: 0.5}
 		}},
-		{`"deletes": {"interval": 1440, "maxMissingRatio": 1}`, func(r *pollconfig.Resource) bool {
-			return r.Deletes == pollconfig.Deletes{Interval: 24 * time.Hour, MaxMissingRatio: 1}
+		{`"deletes": {"scanEveryMinutes": 1440, "maxMissingShare": 1}`, func(r *pollconfig.Resource) bool {
+			return r.Deletes == pollconfig.Deletes{Enabled: true, Interval: 24 * time.Hour, MaxMissingRatio: 1}
 		}},
-		{`"deletes": {}`, func(r *pollconfig.Resource) bool { return !r.Deletes.Enabled && r.Deletes.Interval == time.Hour }},
+		{`"deletes": {}`, func(r *pollconfig.Resource) bool { return r.Deletes.Enabled && r.Deletes.Interval == time.Hour }},
+		{`"deletes": {"enabled": false, "scanEveryMinutes": 5}`, func(r *pollconfig.Resource) bool {
+			return !r.Deletes.Enabled && r.Deletes.Interval == 5*time.Minute
+		}},
 		{`"idField": "user.id"`, func(r *pollconfig.Resource) bool { return r.IDField == "user.id" }},
 		{`"idField": "LINKS.0.LINK_ID"`, func(r *pollconfig.Resource) bool { return r.IDField == "LINKS.0.LINK_ID" }},
 		{`"url": "/hubs/crm/contacts"`, func(r *pollconfig.Resource) bool { return r.URL == "/hubs/crm/contacts" }},
@@ -380,7 +383,7 @@ func TestKeysInvalid(t *testing.T) {
 		{`"datesConfiguration": {"updatedDateFeld": "x"}`, p + ".datesConfiguration.updatedDateFeld", `did you mean "updatedDateField"?`},
 		{`"datesConfiguration": {"updatedDateTimeZone": "GMT"}`, p + ".datesConfiguration.updatedDateTimeZone", `did you mean "updatedDateTimezone"?`},
 		{`"deletes": {"enable": true}`, p + ".deletes.enable", `did you mean "enabled"?`},
-		{`"deletes": {"every": 5}`, p + ".deletes.every", "known keys: enabled, interval, maxMissingRatio"},
+		{`"deletes": {"every": 5}`, p + ".deletes.every", "known keys: enabled, scanEveryMinutes, maxMissingShare"},
 		{`"bogus": 1, "alsoBogus": 2`, p + ".alsoBogus", "unknown key"},
 
 		// url.
@@ -467,13 +470,13 @@ func TestKeysInvalid(t *testing.T) {
 		// deletes.
 		{`"deletes": true`, p + ".deletes", "must be an object, found boolean"},
 		{`"deletes": {"enabled": "on"}`, p + ".deletes.enabled", "must be true or false"},
-		{`"deletes": {"interval": 0}`, p + ".deletes.interval", "must be between 1 and 43200 minutes, found 0"},
-		{`"deletes": {"interval": 43201}`, p + ".deletes.interval", "must be between 1 and 43200 minutes"},
-		{`"deletes": {"interval": "hourly"}`, p + ".deletes.interval", "must be a whole number"},
-		{`"deletes": {"maxMissingRatio": 0}`, p + ".deletes.maxMissingRatio", "must be greater than 0 and at most 1, found 0"},
-		{`"deletes": {"maxMissingRatio": 1.5}`, p + ".deletes.maxMissingRatio", "found 1.5"},
-		{`"deletes": {"maxMissingRatio": "NaN"}`, p + ".deletes.maxMissingRatio", "must be a number"},
-		{`"deletes": {"maxMissingRatio": "x"}`, p + ".deletes.maxMissingRatio", "must be a number"},
+		{`"deletes": {"scanEveryMinutes": 0}`, p + ".deletes.scanEveryMinutes", "must be between 1 and 43200 minutes, found 0"},
+		{`"deletes": {"scanEveryMinutes": 43201}`, p + ".deletes.scanEveryMinutes", "must be between 1 and 43200 minutes"},
+		{`"deletes": {"scanEveryMinutes": "hourly"}`, p + ".deletes.scanEveryMinutes", "must be a whole number"},
+		{`"deletes": {"maxMissingShare": 0}`, p + ".deletes.maxMissingShare", "must be greater than 0 and at most 1, found 0"},
+		{`"deletes": {"maxMissingShare": 1.5}`, p + ".deletes.maxMissingShare", "found 1.5"},
+		{`"deletes": {"maxMissingShare": "NaN"}`, p + ".deletes.maxMissingShare", "must be a number"},
+		{`"deletes": {"maxMissingShare": "x"}`, p + ".deletes.maxMissingShare", "must be a number"},
 		{`"deletes": {"enabled": true, "enabled": false}`, p + ".deletes.enabled", "duplicate key"},
 	}
 	for _, tt := range tests {
@@ -532,7 +535,7 @@ func TestMarshalCanonical(t *testing.T) {
 	in := json.RawMessage(`{"contacts": {"pollDelay": "30", "pageSize": 10000, "filterByUpdatedDate": "false", "filterByCurrentDate": "true",
 		"url": "/hubs/crm/contacts?where=update_time >= '${gmtDate:yyyy-MM-dd HH:mm:ss}'&pageSize=5",
 		"idField": "user.id", "updatedDateTimezone": "MST", "parameters": {"z": 1.50, "a": [true, null]},
-		"overlap": 120, "createdCheckTolerance": 10, "deletes": {"enabled": true, "interval": 60, "maxMissingRatio": "0.5"},
+		"overlap": 120, "createdCheckTolerance": 10, "deletes": {"enabled": true, "scanEveryMinutes": 60, "maxMissingShare": "0.5"},
 		"datesConfiguration": {"updatedDateField": "update_time", "updatedDateFormat": "yyyy-MM-dd HH:mm:ss", "updatedDateTimezone": "GMT",
 		"createdDateField": "add_time", "createdDateFormat": "yyyy-MM-dd HH:mm:ss"}}}`)
 	c, err := pollconfig.Parse(in, nil)
@@ -547,7 +550,7 @@ func TestMarshalCanonical(t *testing.T) {
 	got := string(b)
 	want := `{"contacts":{"datesConfiguration":{"createdDateField":"add_time","createdDateFormat":"yyyy-MM-dd HH:mm:ss",` +
 		`"updatedDateField":"update_time","updatedDateFormat":"yyyy-MM-dd HH:mm:ss","updatedDateTimezone":"GMT"},` +
-		`"deletes":{"enabled":true,"maxMissingRatio":0.5},"filterByCurrentDate":true,"filterByUpdatedDate":false,` +
+		`"deletes":{"maxMissingShare":0.5},"filterByCurrentDate":true,"filterByUpdatedDate":false,` +
 		`"idField":"user.id","overlap":120,"parameters":{"a":[true,null],"z":1.50},"pollDelay":30,` +
 		`"updatedDateTimezone":"MST","url":"/hubs/crm/contacts?where=update_time >= '${gmtDate:yyyy-MM-dd HH:mm:ss}'&pageSize=5"}}`
 	if got != want {
@@ -595,9 +598,9 @@ func TestCompileHandBuilt(t *testing.T) {
 		{func(r *pollconfig.Resource) { r.PollDelay = -time.Second }, p + ".pollDelay", "between 0 and"},
 		{func(r *pollconfig.Resource) { r.Overlap = time.Millisecond }, p + ".overlap", "whole number of seconds"},
 		{func(r *pollconfig.Resource) { r.CreatedCheckTolerance = 8 * 24 * time.Hour }, p + ".createdCheckTolerance", "between 0 and"},
-		{func(r *pollconfig.Resource) { r.Deletes.Interval = 0 }, p + ".deletes.interval", "between 1 and"},
-		{func(r *pollconfig.Resource) { r.Deletes.Interval = 30 * time.Second }, p + ".deletes.interval", "whole number of minutes"},
-		{func(r *pollconfig.Resource) { r.Deletes.MaxMissingRatio = 0 }, p + ".deletes.maxMissingRatio", "greater than 0"},
+		{func(r *pollconfig.Resource) { r.Deletes.Interval = 0 }, p + ".deletes.scanEveryMinutes", "between 1 and"},
+		{func(r *pollconfig.Resource) { r.Deletes.Interval = 30 * time.Second }, p + ".deletes.scanEveryMinutes", "whole number of minutes"},
+		{func(r *pollconfig.Resource) { r.Deletes.MaxMissingRatio = 0 }, p + ".deletes.maxMissingShare", "greater than 0"},
 		// Without a Name, fields hang directly off the root key.
 		{func(r *pollconfig.Resource) { r.Name, r.PageSize = "", 0 }, "event.poller.configuration.pageSize", "between 1 and 500"},
 	}
