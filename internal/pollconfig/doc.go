@@ -24,9 +24,10 @@
 // default 10), pageSize (default 500), pollDelay (seconds, default 0).
 //
 // pollhook extensions: overlap (seconds, default 60), extra look-back to
-// catch records that become visible late; deletes, {"enabled": false,
-// "scanEveryMinutes": 60, "maxMissingShare": 0.2}, opt-in delete detection by a
-// periodic scan of record ids every interval minutes.
+// catch records that become visible late; deletes, {"scanEveryMinutes": 60,
+// "maxMissingShare": 0.2}, opt-in delete detection by a scan of record ids
+// every scanEveryMinutes (giving the object turns it on; "enabled": false
+// keeps the settings and turns it off).
 //
 // Accepted and ignored (kept so the stored configuration round-trips; see
 // IgnoredKeys): batchSize, postHooks, postHookPipelines, useLastPollDate,
