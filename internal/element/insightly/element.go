@@ -57,6 +57,9 @@ func NewElement(opts Options) *Element {
 	if opts.Limits == nil {
 		opts.Limits = NewLimits(0, 0)
 	}
+	if opts.Now != nil {
+		opts.Limits.SetClock(opts.Now)
+	}
 	opts.ScanLimit = cmp.Or(opts.ScanLimit, ScanLimitDefault)
 	return &Element{opts: opts}
 }

@@ -146,6 +146,7 @@ func (l *Limiter) Quota() Quota {
 type Limits struct {
 	rate     float64
 	inFlight int
+	now      func() time.Time
 
 	mu sync.Mutex
 	m  map[string]*Limiter
@@ -163,7 +164,18 @@ func (ls *Limits) For(account string) *Limiter {
 	l := ls.m[account]
 	if l == nil {
 		l = NewLimiter(ls.rate, ls.inFlight)
+		if ls.now != nil {
+			l.now = ls.now
+		}
 		ls.m[account] = l
 	}
 	return l
+}
+
+// SetClock makes the limiters created from now on pace by now; tests
+// that run on a manual clock use it with a matching Sleep.
+func (ls *Limits) SetClock(now func() time.Time) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.now = now
 }
