@@ -347,7 +347,7 @@ func TestRateLimits(t *testing.T) {
 	// wait in a worker, so the job snoozes for it.
 	slow := newRig(t, sim.Config{Records: 5, RateLimit: 0.01, Burst: 3})
 	sv := slow.create(slow.sim.APIKey(), map[string]any{"contacts": map[string]any{}}) // two requests
-	slow.poll(sv, "contacts")                                                            // the third
+	slow.poll(sv, "contacts")                                                          // the third
 	slow.clock.Advance(61 * time.Second)
 	d := slow.poll(sv, "contacts")
 	if d < 90*time.Second || d > 101*time.Second {
