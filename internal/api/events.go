@@ -24,12 +24,13 @@ type eventView struct {
 	InstanceID   int64  `json:"instanceId"`
 	PollDate     string `json:"pollDate"`
 	CreatedDate  string `json:"createdDate"`
+	Backfill     bool   `json:"backfill,omitempty"` // reported by an operator's backfill
 }
 
 func viewEvent(e *store.Event) eventView {
 	return eventView{ID: e.ID, EventDate: e.Date.UTC().Format(time.RFC3339), Status: e.Status, ProviderData: e.ProviderData,
 		NotifiedData: []any{}, EventType: e.Type, ObjectType: e.Resource, ObjectID: e.ObjectID, InstanceID: e.InstanceID,
-		PollDate: e.PollDate.UTC().Format(time.RFC3339), CreatedDate: e.CreatedAt.UTC().Format(time.RFC3339)}
+		PollDate: e.PollDate.UTC().Format(time.RFC3339), CreatedDate: e.CreatedAt.UTC().Format(time.RFC3339), Backfill: e.Backfill}
 }
 
 // listEvents: GET /instances/events and /instances/{id}/events, oldest
