@@ -15,8 +15,9 @@ import (
 
 // Resource pairs a polled resource with the simulator object it reads.
 type Resource struct {
-	Name   string // "contacts"
-	Object string // "Contacts"
+	Name    string // "contacts"
+	Object  string // "Contacts"
+	Deletes bool   // delete detection is on: deletions must be reported
 }
 
 func normalize(v any) any {
@@ -42,6 +43,10 @@ func content(providerData string) any {
 //   - every object changed after polling began that still exists has its
 //     final version as its last event (the caller has polled after the
 //     last change: nothing was missed).
+//
+// For resources with deletes, also: an object has at most one DELETED, as
+// its last event, and only if it was deleted; and every deleted object that
+// was known (it existed when polling began, or was reported since) has one.
 func Check(events []*store.Event, journal []sim.Change, since int64, resources []Resource) []string {
 	var out []string
 	byObject := map[string][]*store.Event{}
@@ -71,6 +76,18 @@ func Check(events []*store.Event, journal []sim.Change, since int64, resources [
 				if e.Type == "CREATED" && i != 0 {
 					out = append(out, fmt.Sprintf("%s: CREATED is event %d, not the first", key, i+1))
 				}
+				if e.Type == "DELETED" {
+					w := writes[id]
+					switch {
+					case !r.Deletes:
+						out = append(out, fmt.Sprintf("%s: a DELETED event without delete detection", key))
+					case i != len(evs)-1:
+						out = append(out, fmt.Sprintf("%s: DELETED is event %d of %d, not the last", key, i+1, len(evs)))
+					case len(w) == 0 || w[len(w)-1].Op != sim.OpDelete:
+						out = append(out, fmt.Sprintf("%s: DELETED, but the record exists", key))
+					}
+					continue
+				}
 				got := content(e.ProviderData)
 				match := false
 				for _, c := range writes[id] {
@@ -87,6 +104,17 @@ func Check(events []*store.Event, journal []sim.Change, since int64, resources [
 					out = append(out, fmt.Sprintf("%s: a version was reported twice", key))
 				}
 				seen[v] = true
+			}
+		}
+		for id, w := range writes {
+			last := w[len(w)-1]
+			if last.Op != sim.OpDelete || !r.Deletes {
+				continue
+			}
+			evs := byObject[r.Name+"/"+id]
+			existedAtStart := w[0].Op != sim.OpCreate || w[0].Seq <= since
+			if (existedAtStart || len(evs) > 0) && (len(evs) == 0 || evs[len(evs)-1].Type != "DELETED") {
+				out = append(out, fmt.Sprintf("%s/%s was deleted (at %s) and no DELETED event ends its events", r.Name, id, last.At))
 			}
 		}
 		for id := range changed {

@@ -43,6 +43,7 @@ type world struct {
 	orgID   int64
 	instID  int64
 	start   time.Time // when polling began, our clock
+	cycles  int
 }
 
 func newWorld(t *testing.T, seed uint64, dsn string) *world {
@@ -86,6 +87,7 @@ func newWorld(t *testing.T, seed uint64, dsn string) *world {
 	var defaults map[string]map[string]any
 	json.Unmarshal(el.DefaultPollerConfig(), &defaults)
 	defaults["contacts"]["pageSize"] = 15
+	defaults["contacts"]["deletes"] = map[string]any{"scanEveryMinutes": 3, "maxMissingShare": 0.5}
 	raw, _ := json.Marshal(defaults)
 	pc, err := pollconfig.Parse(raw, nil)
 	if err != nil {
@@ -111,6 +113,10 @@ func newWorld(t *testing.T, seed uint64, dsn string) *world {
 		names = append(names, r.name)
 	}
 	if _, _, err := st.SyncPolls(ctx, in.ID, names, time.Minute, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The baseline delete scan: the contacts known when polling began.
+	if _, err := w.runner.ScanDeletes(ctx, w.targets[0]); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -150,6 +156,10 @@ func (w *world) cycle(faults bool) {
 			w.t.Fatalf("seed %d: a run failed without faults: %v", w.seed, err)
 		}
 	}
+	// Delete scans of contacts every third cycle; they may fail under faults.
+	if w.cycles++; w.cycles%3 == 0 {
+		w.runner.ScanDeletes(context.Background(), w.targets[0])
+	}
 }
 
 // events reads every event of the instance, in order.
@@ -174,7 +184,7 @@ func (w *world) events() []*store.Event {
 func (w *world) check() {
 	var rs []oracle.Resource
 	for _, r := range oracleResources {
-		rs = append(rs, oracle.Resource{Name: r.name, Object: r.object})
+		rs = append(rs, oracle.Resource{Name: r.name, Object: r.object, Deletes: r.name == "contacts"})
 	}
 	for _, v := range oracle.Check(w.events(), w.sim.Journal(0), 0, rs) {
 		w.t.Errorf("seed %d: %s", w.seed, v)
@@ -216,6 +226,9 @@ func runOracle(t *testing.T, dsn func(t *testing.T) string) {
 				if _, err := w.runner.Run(context.Background(), target); err != nil {
 					t.Fatalf("seed %d: quiet run: %v", seed, err)
 				}
+			}
+			if _, err := w.runner.ScanDeletes(context.Background(), w.targets[0]); err != nil {
+				t.Fatalf("seed %d: quiet delete scan: %v", seed, err)
 			}
 			w.check()
 			if t.Failed() {
