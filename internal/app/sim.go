@@ -4,15 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pollhook/pollhook/internal/sim/insightly"
 )
@@ -72,8 +70,6 @@ func runSimInsightly(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	sim := insightly.New(cfg)
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Insightly v3.1 simulator: seed %d, %d records per core object, churn %g/s\n", cfg.Seed, cfg.Records, *churn)
 	fmt.Fprintf(stdout, "  base URL  %s/v3.1\n", base)
@@ -87,19 +83,7 @@ func runSimInsightly(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "  try       curl -u %s: '%s/v3.1/Contacts/Search?top=2&updated_after_utc=2020-01-01T00:00:00Z'\n", sim.APIKey(), base)
 
 	go sim.Churn(ctx, *churn)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveHTTP(ctx, ln, sim.Handler(), slog.New(slog.DiscardHandler))
 }
 
 func randomToken() string {

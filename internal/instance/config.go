@@ -12,6 +12,7 @@ import (
 	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/pollconfig"
+	"github.com/pollhook/pollhook/internal/suggest"
 )
 
 // The event configuration keys (spec §3.1).
@@ -87,7 +88,7 @@ func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[s
 	for _, key := range sortedKeys(cfg) {
 		if strings.HasPrefix(key, "event.") && !slices.Contains(eventKeys, key) {
 			msg := "is not a Cloud Elements event key"
-			if near := closest(key, eventKeys); near != "" {
+			if near, ok := suggest.Closest(key, eventKeys); ok {
 				msg += "; did you mean " + near + "?"
 			}
 			return invalid("configuration."+key, "%s", msg)
@@ -236,35 +237,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := distance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
