@@ -46,6 +46,7 @@ type serverConfig struct {
 	// Set by tests: our clock, and how often idle workers look for jobs.
 	now           func() time.Time
 	fetchInterval time.Duration
+	schedule      []time.Duration
 }
 
 // defaultDataDir is where a single node keeps its SQLite file, key file
@@ -161,7 +162,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	}
 	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now,
 		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
-		RescueAfter: cfg.RescueAfter}); err != nil {
+		RescueAfter: cfg.RescueAfter, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
 		st.Close()
 		return nil, err
 	}

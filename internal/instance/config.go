@@ -26,6 +26,7 @@ const (
 	KeyPollerConfig     = "event.poller.configuration"
 	KeyBasicUsername    = "event.notification.basic.username"
 	KeyBasicPassword    = "event.notification.basic.password"
+	KeyCallbackHeaders  = "event.notification.callback.headers"
 )
 
 // RefreshIntervalDefault is the poll period in minutes when none is given,
@@ -39,7 +40,7 @@ var eventKeys = []string{
 	KeyRefreshInterval, KeyPollerConfig, KeyBasicUsername, KeyBasicPassword,
 	"event.poller.urls", "event.objects", "event.metadata", "event.helper.key",
 	"event.notification.instance.finder", "event.notification.subscription.id",
-	"event.notification.callback.headers", "event.raw.enabled",
+	KeyCallbackHeaders, "event.raw.enabled",
 }
 
 // secretKeys are masked and sealed whatever the element says.

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/store"
@@ -58,6 +59,13 @@ type Config struct {
 	// IntervalUnit is what one unit of event.poller.refresh_interval
 	// means: a minute, as in Cloud Elements; demos and tests shorten it.
 	IntervalUnit time.Duration
+
+	// Delivery.
+	AllowPrivateCallbacks bool            // send to loopback and private addresses (tests, demos)
+	DeliveryTimeout       time.Duration   // per attempt; default 15 s
+	DeliveryConcurrency   int             // per callback; default 4
+	Schedule              []time.Duration // retry offsets from the first failure; default Cloud Elements'
+	Jitter                func() float64  // default random; tests fix it
 }
 
 // Engine is the running job engine.
@@ -66,6 +74,7 @@ type Engine struct {
 	log    *slog.Logger
 	client *river.Client[*sql.Tx]
 	runner *poller.Runner
+	sender *delivery.Sender
 }
 
 func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
@@ -97,10 +106,19 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg.FetchInterval = cmp.Or(cfg.FetchInterval, FetchIntervalDefault)
 	cfg.Workers = cmp.Or(cfg.Workers, WorkersDefault)
 	cfg.IntervalUnit = cmp.Or(cfg.IntervalUnit, time.Minute)
+	cfg.DeliveryConcurrency = cmp.Or(cfg.DeliveryConcurrency, DeliveryConcurrencyDefault)
+	if cfg.Schedule == nil {
+		cfg.Schedule = delivery.ScheduleDefault
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = delivery.Jitter
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now}}
+	e := &Engine{cfg: cfg, log: cfg.Logger, runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now},
+		sender: delivery.NewSender(cfg.AllowPrivateCallbacks, cfg.DeliveryTimeout)}
+	e.runner.Enqueue = e.Enqueue
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -121,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &pollWorker{e: e})
 		river.AddWorker(workers, &reconcileWorker{e: e})
+		river.AddWorker(workers, &deliverWorker{e: e})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/pollconfig"
@@ -221,5 +222,14 @@ func (e *Engine) target(inst *store.Instance, resource string) (poller.Target, e
 	if err != nil {
 		return poller.Target{}, err
 	}
-	return poller.Target{OrgID: inst.OrgID, InstanceID: inst.ID, Resource: resource, Conn: conn, Config: compiled}, nil
+	t := poller.Target{OrgID: inst.OrgID, InstanceID: inst.ID, Resource: resource, Conn: conn, Config: compiled}
+	if url, ok := inst.ConfigValue(instance.KeyCallbackURL); ok && url != "" {
+		hub := ""
+		if el, ok := e.cfg.Instances.Elements.Get(inst.ElementKey); ok {
+			hub = el.Info().Hub
+		}
+		t.Notify = &poller.Notify{CallbackURL: url, Meta: delivery.Meta{OrgID: inst.OrgID, UserID: inst.UserID,
+			InstanceID: inst.ID, InstanceName: inst.Name, InstanceTags: inst.Tags, ElementKey: inst.ElementKey, HubKey: hub}}
+	}
+	return t, nil
 }

@@ -67,7 +67,8 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 		Sleep:   func(ctx context.Context, d time.Duration) error { clock.Advance(d); return ctx.Err() },
 		Backoff: func(int) time.Duration { return time.Millisecond }, Now: clock.Now})
 	svc := &instance.Service{Store: st, Elements: element.NewRegistry(el), Keys: keys, AllowPrivateCallbacks: true}
-	e, err := New(ctx, Config{Store: st, Instances: svc, Now: clock.Now})
+	e, err := New(ctx, Config{Store: st, Instances: svc, Now: clock.Now, AllowPrivateCallbacks: true,
+		DeliveryTimeout: 300 * time.Millisecond, Jitter: func() float64 { return 0.5 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +84,14 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 // create makes an instance polling resources every minute.
 func (r *rig) create(key string, pollers map[string]any) *instance.View {
 	r.t.Helper()
+	return r.createWith(key, pollers, "http://127.0.0.1:1/hook")
+}
+
+func (r *rig) createWith(key string, pollers map[string]any, callback string) *instance.View {
+	r.t.Helper()
 	body, _ := json.Marshal(map[string]any{"element": map[string]any{"key": "insightly"}, "name": "i",
 		"configuration": map[string]any{"password": key, "base.url": r.simURL, "event.notification.enabled": true,
-			"event.notification.callback.url": "http://127.0.0.1:1/hook", "event.poller.refresh_interval": 1,
+			"event.notification.callback.url": callback, "event.poller.refresh_interval": 1,
 			"event.poller.configuration": pollers}})
 	v, err := r.svc.Create(context.Background(), r.caller, "", body)
 	if err != nil {

@@ -53,7 +53,7 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 	if err != nil {
 		out.Note = fmt.Sprintf("delete scan incomplete (%v): nothing deleted", err)
 		st.Note = out.Note
-		r.commitScan(ctx, out)
+		r.commitScan(ctx, t, out)
 		return st, err
 	}
 	st.Complete, out.Complete, st.Present = true, true, len(present)
@@ -90,11 +90,16 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 		out.Note = fmt.Sprintf("%d records, %d missing, %d deletions confirmed", len(present), len(missing), len(out.Deleted))
 	}
 	st.Note = out.Note
-	return st, r.commitScan(ctx, out)
+	return st, r.commitScan(ctx, t, out)
 }
 
-func (r *Runner) commitScan(ctx context.Context, out *store.ScanResult) error {
-	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.CommitScan(ctx, out) })
+func (r *Runner) commitScan(ctx context.Context, t Target, out *store.ScanResult) error {
+	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		if err := tx.CommitScan(ctx, out); err != nil {
+			return err
+		}
+		return r.notify(ctx, tx, t, out.Deleted)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrRemoved
 	}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/store"
@@ -29,6 +30,15 @@ type Target struct {
 	Resource string
 	Conn     element.Conn
 	Config   *pollconfig.Compiled
+	// Notify, when set, turns the run's events into notifications for the
+	// instance's callback, in the same transaction.
+	Notify *Notify
+}
+
+// Notify says where an instance's notifications go.
+type Notify struct {
+	Meta        delivery.Meta
+	CallbackURL string
 }
 
 // Runner runs polls.
@@ -36,6 +46,10 @@ type Runner struct {
 	Store *store.Store
 	// Now is our clock; the window's end in ${nowTimeZone} templates.
 	Now func() time.Time
+
+	// Enqueue is called in the transaction that adds notifications for a
+	// callback, to schedule their delivery (package jobs inserts its job).
+	Enqueue func(ctx context.Context, tx *store.Tx, callbackID int64) error
 
 	// crash, set by tests, makes a run die at a stage ("read": while
 	// reading records, "commit": inside the commit transaction), as a
@@ -189,6 +203,9 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 		if err := tx.CommitRun(ctx, res); err != nil {
 			return err
 		}
+		if err := r.notify(ctx, tx, t, res.Events); err != nil {
+			return err
+		}
 		if r.crash != nil && r.crash("commit") {
 			return errCrash // everything above is rolled back
 		}
@@ -251,4 +268,34 @@ func newEventID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// notify puts events into notifications for the instance's callback, in
+// the transaction that stores them: events and notifications land together.
+func (r *Runner) notify(ctx context.Context, tx *store.Tx, t Target, events []*store.Event) error {
+	if t.Notify == nil || t.Notify.CallbackURL == "" || len(events) == 0 {
+		return nil
+	}
+	cb, err := tx.CallbackFor(ctx, t.OrgID, t.Notify.CallbackURL)
+	if err != nil {
+		return err
+	}
+	ns, err := delivery.Build(t.Notify.Meta, t.Resource, events, r.now(), newEventID)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		seqs := make([]int64, len(n.Events))
+		for i, e := range n.Events {
+			seqs[i] = e.Seq
+		}
+		if err := tx.InsertNotification(ctx, &store.Notification{ID: n.ID, OrgID: t.OrgID, InstanceID: t.InstanceID,
+			CallbackID: cb.ID, Resource: t.Resource, Body: n.Body}, seqs); err != nil {
+			return err
+		}
+	}
+	if r.Enqueue != nil {
+		return r.Enqueue(ctx, tx, cb.ID)
+	}
+	return nil
 }

@@ -1,0 +1,251 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pollhook/pollhook/internal/delivery"
+	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Delivery defaults.
+const (
+	// DeliveryConcurrencyDefault is how many notifications one callback
+	// receives at once while healthy: one, so each callback gets its
+	// notifications in order. More raises throughput and gives up order.
+	DeliveryConcurrencyDefault = 1
+	// deliverIdle is how long a drained callback's job sleeps before
+	// looking again; new notifications wake it at once.
+	deliverIdle = 30 * time.Second
+	// deliverBudget bounds one job run, so many busy callbacks share workers.
+	deliverBudget = 30 * time.Second
+)
+
+// DeliverArgs names one callback whose outbox to drain: one job per
+// callback, so a slow or dead receiver only ever holds its own job.
+type DeliverArgs struct {
+	CallbackID int64 `json:"callback_id"`
+}
+
+// Kind names the job.
+func (DeliverArgs) Kind() string { return "deliver" }
+
+// InsertOpts makes delivery jobs unique per callback.
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	e *Engine
+}
+
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return deliverBudget + 2*delivery.TimeoutDefault
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	next, err := w.e.deliverOnce(ctx, job.Args.CallbackID)
+	if err != nil {
+		return err
+	}
+	return river.JobSnooze(max(next, 0))
+}
+
+// Enqueue schedules delivery for a callback in the caller's transaction
+// (the one that adds its notifications), waking its job if it sleeps
+// while the callback is healthy; a failing callback keeps its schedule.
+func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) error {
+	res, err := e.client.InsertTx(ctx, tx.SQL(), DeliverArgs{CallbackID: callbackID}, nil)
+	if err != nil {
+		return err
+	}
+	if !res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateScheduled {
+		return nil
+	}
+	cb, err := tx.GetCallback(ctx, 0, callbackID)
+	if err != nil || cb.State != store.CallbackActive {
+		return err
+	}
+	_, err = e.client.JobRetryTx(ctx, tx.SQL(), res.Job.ID)
+	return err
+}
+
+// sendTarget is how one instance's notifications are sent.
+type sendTarget struct {
+	key     string // event.notification.signature.key
+	headers http.Header
+}
+
+// deliverOnce drains a callback's outbox until it is empty, fails, or the
+// run's budget is spent, and says how long to sleep.
+func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Duration, error) {
+	st := e.cfg.Store
+	deadline := time.Now().Add(deliverBudget)
+	targets := map[int64]*sendTarget{}
+	for time.Now().Before(deadline) {
+		cb, err := st.GetCallback(ctx, 0, callbackID)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, river.JobCancel(errors.New("the callback is gone"))
+		} else if err != nil {
+			return 0, err
+		}
+		now := e.cfg.Now()
+		switch {
+		case cb.State == store.CallbackSuspended:
+			return 24 * time.Hour, nil // reactivation wakes it
+		case cb.State == store.CallbackRetrying && cb.NextAttemptAt.After(now):
+			return cb.NextAttemptAt.Sub(now), nil
+		}
+		batch := e.cfg.DeliveryConcurrency
+		if cb.State == store.CallbackRetrying {
+			batch = 1 // the queue waits behind its head: no retry storm
+		}
+		pending, err := st.PendingNotifications(ctx, cb.ID, batch)
+		if err != nil {
+			return 0, err
+		}
+		if len(pending) == 0 {
+			return deliverIdle, nil
+		}
+		results := make([]delivery.Result, len(pending))
+		var wg sync.WaitGroup
+		for i, n := range pending {
+			t, err := e.sendTarget(ctx, n.InstanceID, targets)
+			if err != nil {
+				results[i] = delivery.Result{Err: err.Error()}
+				continue
+			}
+			wg.Go(func() {
+				h := t.headers.Clone()
+				delivery.Sign(h, t.key, n.ID, n.Body, time.Now())
+				results[i] = e.sender.Send(ctx, cb.URL, h, n.Body)
+			})
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return 0, nil // shutting down: whatever was not recorded is sent again, same ids
+		}
+		failed := false
+		for i, n := range pending {
+			r := results[i]
+			status := store.NotificationDelivered
+			if !r.OK() {
+				status, failed = store.NotificationRetry, true
+			}
+			a := store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}
+			if err := st.RecordAttempt(ctx, n, a, status); err != nil {
+				return 0, err
+			}
+		}
+		if !failed {
+			if cb.State != store.CallbackActive {
+				cb.State, cb.Failures, cb.FirstFailureAt, cb.NextAttemptAt, cb.LastError = store.CallbackActive, 0, time.Time{}, time.Time{}, ""
+				if err := st.UpdateCallback(ctx, cb); err != nil {
+					return 0, err
+				}
+			}
+			continue
+		}
+		return e.callbackFailed(ctx, cb, pending, results, now)
+	}
+	return 0, nil // budget spent: yield the worker, resume at once
+}
+
+// callbackFailed moves a callback along its retry schedule after a failed
+// attempt, or suspends it: on a 410, or when the schedule is spent.
+func (e *Engine) callbackFailed(ctx context.Context, cb *store.Callback, pending []*store.Notification, results []delivery.Result, now time.Time) (time.Duration, error) {
+	st := e.cfg.Store
+	var r delivery.Result
+	for _, res := range results {
+		if !res.OK() {
+			r = res // the first failure in queue order
+			break
+		}
+	}
+	cb.Failures++
+	if cb.FirstFailureAt.IsZero() {
+		cb.FirstFailureAt = now
+	}
+	cb.LastError = describe(r)
+	next, suspend := delivery.Next(e.cfg.Schedule, cb.Failures, cb.FirstFailureAt, now, r.RetryAfter, e.cfg.Jitter)
+	if r.Gone() || suspend {
+		cb.State, cb.SuspendedAt, cb.NextAttemptAt = store.CallbackSuspended, now, time.Time{}
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.UpdateCallback(ctx, cb); err != nil {
+				return err
+			}
+			return tx.QueueAll(ctx, cb.ID)
+		})
+		e.log.Warn("callback suspended; its notifications are queued until it is reactivated", "callback", cb.ID, "reason", cb.LastError)
+		return 24 * time.Hour, err
+	}
+	cb.State, cb.NextAttemptAt = store.CallbackRetrying, next
+	if err := st.UpdateCallback(ctx, cb); err != nil {
+		return 0, err
+	}
+	return next.Sub(now), nil
+}
+
+func describe(r delivery.Result) string {
+	if r.Status == 0 {
+		return r.Err
+	}
+	return strconv.Itoa(r.Status) + " " + http.StatusText(r.Status)
+}
+
+// sendTarget reads how an instance's notifications are signed and which
+// extra headers they carry.
+func (e *Engine) sendTarget(ctx context.Context, instanceID int64, cache map[int64]*sendTarget) (*sendTarget, error) {
+	if t, ok := cache[instanceID]; ok {
+		return t, nil
+	}
+	inst, err := e.cfg.Store.InstanceByID(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := e.cfg.Instances.Config(inst)
+	if err != nil {
+		return nil, err
+	}
+	t := &sendTarget{key: cfg[instance.KeySignatureKey], headers: http.Header{}}
+	for k, v := range parseHeaders(cfg[instance.KeyCallbackHeaders]) {
+		t.headers.Set(k, v)
+	}
+	if u := cfg[instance.KeyBasicUsername]; u != "" {
+		req := http.Request{Header: t.headers}
+		req.SetBasicAuth(u, cfg[instance.KeyBasicPassword])
+	}
+	cache[instanceID] = t
+	return t, nil
+}
+
+// parseHeaders reads event.notification.callback.headers: a JSON object,
+// or "Name: value" pairs separated by newlines or semicolons.
+func parseHeaders(s string) map[string]string {
+	out := map[string]string{}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return out
+	}
+	if strings.HasPrefix(s, "{") {
+		json.Unmarshal([]byte(s), &out)
+		return out
+	}
+	for part := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == '\n' || r == ';' }) {
+		if k, v, ok := strings.Cut(part, ":"); ok && strings.TrimSpace(k) != "" {
+			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}

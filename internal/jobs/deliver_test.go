@@ -1,0 +1,330 @@
+package jobs
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/pollhook/pollhook/internal/instance"
+	sim "github.com/pollhook/pollhook/internal/sim/insightly"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// receiver is a scripted webhook receiver that checks every signature.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	script []int // statuses to answer, in order; then 200
+	got    []hit
+	key    string // the signature key, set once known
+	hang   chan struct{}
+	header http.Header // extra response headers
+}
+
+type hit struct {
+	id, whID string
+	status   int
+	events   int
+}
+
+func newReceiver(t *testing.T, script ...int) *receiver {
+	rv := &receiver{t: t, script: script, header: http.Header{}}
+	rv.srv = httptest.NewServer(http.HandlerFunc(rv.serve))
+	t.Cleanup(rv.srv.Close)
+	return rv
+}
+
+func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rv.mu.Lock()
+	status := http.StatusOK
+	if len(rv.script) > 0 {
+		status, rv.script = rv.script[0], rv.script[1:]
+	}
+	key, hang := rv.key, rv.hang
+	rv.mu.Unlock()
+	if hang != nil && status == 0 {
+		<-hang
+		return
+	}
+	// An independent HMAC, and the Standard Webhooks library.
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	if want := "sha256=" + base64.StdEncoding.EncodeToString(mac.Sum(nil)); r.Header.Get("Elements-Webhook-Signature") != want {
+		rv.t.Errorf("Elements-Webhook-Signature %q, want %q", r.Header.Get("Elements-Webhook-Signature"), want)
+	}
+	wh, _ := standardwebhooks.NewWebhook("whsec_" + base64.StdEncoding.EncodeToString([]byte(key)))
+	if err := wh.Verify(body, r.Header); err != nil {
+		rv.t.Errorf("standardwebhooks: %v", err)
+	}
+	var env struct {
+		ID      string `json:"id"`
+		Message struct {
+			Events []json.RawMessage `json:"events"`
+		} `json:"message"`
+	}
+	json.Unmarshal(body, &env)
+	rv.mu.Lock()
+	rv.got = append(rv.got, hit{id: r.Header.Get("Elements-Webhook-Id"), whID: r.Header.Get("webhook-id"), status: status, events: len(env.Message.Events)})
+	rv.mu.Unlock()
+	if env.ID != r.Header.Get("Elements-Webhook-Id") {
+		rv.t.Errorf("envelope id %q, header %q", env.ID, r.Header.Get("Elements-Webhook-Id"))
+	}
+	for k, v := range rv.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+}
+
+func (rv *receiver) hits() []hit {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return slices.Clone(rv.got)
+}
+
+// withEvents creates an instance whose contacts poll produces n events
+// (records created after polling began) and notifications for rv.
+func (r *rig) withEvents(rv *receiver, n int) (*instance.View, int64) {
+	r.t.Helper()
+	v := r.createWith(r.sim.APIKey(), map[string]any{"contacts": map[string]any{}}, rv.srv.URL+"/hook")
+	inst, _ := r.st.InstanceByID(context.Background(), v.ID)
+	cfg, _ := r.svc.Config(inst)
+	rv.mu.Lock()
+	rv.key = cfg[instance.KeySignatureKey]
+	rv.mu.Unlock()
+	r.poll(v, "contacts")
+	r.addContacts(n)
+	r.clock.Advance(61 * time.Second)
+	r.poll(v, "contacts")
+	cbs, _ := r.st.Callbacks(context.Background(), r.caller.Org.ID)
+	for _, cb := range cbs {
+		if strings.HasPrefix(cb.URL, rv.srv.URL) {
+			return v, cb.ID
+		}
+	}
+	r.t.Fatal("no callback")
+	return nil, 0
+}
+
+func (r *rig) addContacts(n int) {
+	r.t.Helper()
+	for i := range n {
+		req, _ := http.NewRequest("POST", r.simURL+"/Contacts", strings.NewReader(`{"LAST_NAME":"N`+string(rune('a'+i%26))+`"}`))
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.sim.APIKey()+":")))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			r.t.Fatalf("create contact: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+}
+
+func (r *rig) deliver(cbID int64) time.Duration {
+	r.t.Helper()
+	d, err := r.e.deliverOnce(context.Background(), cbID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return d
+}
+
+func (r *rig) callback(id int64) *store.Callback {
+	r.t.Helper()
+	cb, err := r.st.GetCallback(context.Background(), 0, id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return cb
+}
+
+func (r *rig) notifications(v *instance.View) []*store.Notification {
+	r.t.Helper()
+	ns, err := r.st.Notifications(context.Background(), r.caller.Org.ID, store.NotificationFilter{InstanceID: v.ID})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return ns
+}
+
+func TestRetriedUntilDelivered(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	rv := newReceiver(t, 503, 503, 200)
+	v, cb := r.withEvents(rv, 3)
+	if ns := r.notifications(v); len(ns) != 1 || ns[0].Status != store.NotificationCreated {
+		t.Fatalf("notifications: %+v", ns)
+	}
+	if d := r.deliver(cb); d != 8*time.Second {
+		t.Errorf("after the first failure: next in %s, want 8s", d)
+	}
+	r.clock.Advance(8 * time.Second)
+	if d := r.deliver(cb); d != 56*time.Second { // 64 s after the first failure
+		t.Errorf("after the second failure: next in %s, want 56s", d)
+	}
+	// Not due yet: nothing is sent.
+	r.deliver(cb)
+	if n := len(rv.hits()); n != 2 {
+		t.Fatalf("%d attempts before the retry was due", n)
+	}
+	r.clock.Advance(56 * time.Second)
+	if d := r.deliver(cb); d != deliverIdle {
+		t.Errorf("after delivery: next in %s", d)
+	}
+	hits := rv.hits()
+	if len(hits) != 3 || hits[0].id != hits[2].id || hits[0].whID != hits[2].id || hits[2].status != 200 || hits[0].events != 3 {
+		t.Fatalf("hits: %+v", hits)
+	}
+	n := r.notifications(v)[0]
+	attempts, _ := r.st.Attempts(context.Background(), n.Seq)
+	if n.Status != store.NotificationDelivered || len(attempts) != 3 || attempts[0].StatusCode != 503 || attempts[2].StatusCode != 200 {
+		t.Errorf("notification %+v, attempts %+v", n, attempts)
+	}
+	if c := r.callback(cb); c.State != store.CallbackActive || c.Failures != 0 {
+		t.Errorf("callback %+v", c)
+	}
+	evs, _ := r.st.Events(context.Background(), r.caller.Org.ID, store.EventFilter{InstanceID: v.ID})
+	for _, e := range evs {
+		if e.Status != "NOTIFIED" {
+			t.Errorf("event %s is %s", e.ID, e.Status)
+		}
+	}
+}
+
+func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	rv := newReceiver(t, 410)
+	v, cb := r.withEvents(rv, 2)
+	r.deliver(cb)
+	if c := r.callback(cb); c.State != store.CallbackSuspended {
+		t.Fatalf("after a 410: %+v", c)
+	}
+	// Later notifications queue behind the suspension.
+	r.addContacts(25)
+	r.clock.Advance(61 * time.Second)
+	r.poll(v, "contacts")
+	ns := r.notifications(v)
+	for _, n := range ns {
+		if n.Status != store.NotificationQueued {
+			t.Errorf("notification %s is %s while suspended", n.ID, n.Status)
+		}
+	}
+	r.deliver(cb)
+	if n := len(rv.hits()); n != 1 {
+		t.Fatalf("%d attempts while suspended", n)
+	}
+	// Reactivate: the queue goes out, in order.
+	if err := r.st.Reactivate(context.Background(), cb); err != nil {
+		t.Fatal(err)
+	}
+	r.deliver(cb)
+	hits := rv.hits()[1:]
+	if len(hits) != len(ns) {
+		t.Fatalf("%d delivered after reactivation, want %d", len(hits), len(ns))
+	}
+	// In order: the failed head first, then the rest by creation.
+	for i := range hits {
+		if hits[i].id != ns[i].ID {
+			t.Errorf("delivery %d is %s, want %s", i, hits[i].id, ns[i].ID)
+		}
+	}
+}
+
+func TestDownForTheWholeScheduleThenReactivated(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	rv := newReceiver(t, 500, 502, 503, 504, 500, 500)
+	v, cb := r.withEvents(rv, 1)
+	var waits []time.Duration
+	for range 6 {
+		d := r.deliver(cb)
+		waits = append(waits, d)
+		if d < 24*time.Hour {
+			r.clock.Advance(d)
+		}
+	}
+	want := []time.Duration{8 * time.Second, 56 * time.Second, 448 * time.Second, 3584 * time.Second, 28672 * time.Second, 24 * time.Hour}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
+	if c := r.callback(cb); c.State != store.CallbackSuspended || c.Failures != 6 || !strings.Contains(c.LastError, "500") {
+		t.Fatalf("callback after the schedule: %+v", c)
+	}
+	r.addContacts(3)
+	r.clock.Advance(61 * time.Second)
+	r.poll(v, "contacts")
+	r.st.Reactivate(context.Background(), cb)
+	r.deliver(cb)
+	ns := r.notifications(v)
+	for _, n := range ns {
+		if n.Status != store.NotificationDelivered {
+			t.Errorf("%s is %s after reactivation", n.ID, n.Status)
+		}
+	}
+	if len(ns) != 2 {
+		t.Errorf("%d notifications", len(ns))
+	}
+}
+
+func TestRetryAfterAndTimeouts(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	rv := newReceiver(t, 429, 0, 200)
+	rv.header.Set("Retry-After", "120")
+	rv.hang = make(chan struct{})
+	defer close(rv.hang)
+	_, cb := r.withEvents(rv, 1)
+	if d := r.deliver(cb); d != 120*time.Second {
+		t.Errorf("after 429 with Retry-After 120: next in %s", d)
+	}
+	r.clock.Advance(120 * time.Second)
+	rv.header.Del("Retry-After")
+	d := r.deliver(cb) // the receiver hangs: the attempt times out
+	c := r.callback(cb)
+	if c.Failures != 2 || c.State != store.CallbackRetrying || !strings.Contains(c.LastError, "Timeout") && !strings.Contains(c.LastError, "deadline") {
+		t.Errorf("after a hang: %+v (next in %s)", c, d)
+	}
+	r.clock.Advance(d)
+	r.deliver(cb)
+	if c := r.callback(cb); c.State != store.CallbackActive {
+		t.Errorf("after success: %+v", c)
+	}
+}
+
+// A dead receiver never delays another callback.
+func TestDeadReceiverBesideHealthy(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	dead := newReceiver(t, 0, 0, 0, 0)
+	dead.hang = make(chan struct{})
+	defer close(dead.hang)
+	healthy := newReceiver(t)
+	_, deadCB := r.withEvents(dead, 1)
+	v, okCB := r.withEvents(healthy, 2)
+	done := make(chan struct{})
+	go func() { r.e.deliverOnce(context.Background(), deadCB); close(done) }()
+	start := time.Now()
+	r.deliver(okCB)
+	if time.Since(start) > 250*time.Millisecond || len(healthy.hits()) == 0 {
+		t.Errorf("the healthy callback waited %s, %d hits", time.Since(start), len(healthy.hits()))
+	}
+	<-done
+	for _, n := range r.notifications(v) {
+		if n.Status != store.NotificationDelivered {
+			t.Errorf("%s: %s", n.ID, n.Status)
+		}
+	}
+}

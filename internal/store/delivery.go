@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Callback states.
+const (
+	CallbackActive    = "active"
+	CallbackRetrying  = "retrying"
+	CallbackSuspended = "suspended"
+)
+
+// Notification states, Cloud Elements' delivery statuses (spec §4.4).
+const (
+	NotificationCreated   = "created"   // waiting to be sent
+	NotificationRetry     = "retry"     // failed, will be tried again
+	NotificationQueued    = "queued"    // held while its callback is suspended
+	NotificationDelivered = "delivered" // a 2xx came back
+)
+
+// Callback is one receiver URL of an organization, with its failure state:
+// failures are tracked per callback, not per notification.
+type Callback struct {
+	ID             int64
+	OrgID          int64
+	URL            string
+	State          string
+	Failures       int
+	FirstFailureAt time.Time
+	NextAttemptAt  time.Time
+	SuspendedAt    time.Time
+	LastError      string
+	CreatedAt      time.Time
+}
+
+const callbackColumns = `id, org_id, url, state, failures, first_failure_at, next_attempt_at, suspended_at, last_error, created_at`
+
+func scanCallback(sc interface{ Scan(...any) error }) (*Callback, error) {
+	var c Callback
+	var first, next, susp sql.NullTime
+	if err := sc.Scan(&c.ID, &c.OrgID, &c.URL, &c.State, &c.Failures, &first, &next, &susp, &c.LastError, &c.CreatedAt); err != nil {
+		return nil, err
+	}
+	c.FirstFailureAt, c.NextAttemptAt, c.SuspendedAt = first.Time, next.Time, susp.Time
+	return &c, nil
+}
+
+// CallbackFor returns the organization's callback for url, creating it.
+func (q queries) CallbackFor(ctx context.Context, orgID int64, url string) (*Callback, error) {
+	if _, err := q.exec(ctx, `INSERT INTO callbacks (org_id, url, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (org_id, url) DO NOTHING`, orgID, url, now()); err != nil {
+		return nil, err
+	}
+	c, err := scanCallback(q.row(ctx, `SELECT `+callbackColumns+` FROM callbacks WHERE org_id = ? AND url = ?`, orgID, url))
+	return c, q.d.wrap(err)
+}
+
+// GetCallback reads a callback; orgID 0 means any organization's.
+func (q queries) GetCallback(ctx context.Context, orgID, id int64) (*Callback, error) {
+	c, err := scanCallback(q.row(ctx, `SELECT `+callbackColumns+` FROM callbacks WHERE id = ? AND (? = 0 OR org_id = ?)`, id, orgID, orgID))
+	return c, q.d.wrap(err)
+}
+
+// Callbacks lists an organization's callbacks.
+func (q queries) Callbacks(ctx context.Context, orgID int64) ([]*Callback, error) {
+	rows, err := q.query(ctx, `SELECT `+callbackColumns+` FROM callbacks WHERE org_id = ? ORDER BY id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Callback
+	for rows.Next() {
+		c, err := scanCallback(rows)
+		if err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out = append(out, c)
+	}
+	return out, q.d.wrap(rows.Err())
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// UpdateCallback writes a callback's failure state.
+func (q queries) UpdateCallback(ctx context.Context, c *Callback) error {
+	_, err := q.exec(ctx, `UPDATE callbacks SET state = ?, failures = ?, first_failure_at = ?, next_attempt_at = ?,
+		suspended_at = ?, last_error = ? WHERE id = ?`, c.State, c.Failures, nullTime(c.FirstFailureAt),
+		nullTime(c.NextAttemptAt), nullTime(c.SuspendedAt), c.LastError, c.ID)
+	return err
+}
+
+// Notification is one notification in the outbox.
+type Notification struct {
+	Seq         int64
+	ID          string
+	OrgID       int64
+	InstanceID  int64
+	CallbackID  int64
+	Resource    string
+	Body        []byte
+	Status      string
+	Attempts    int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeliveredAt time.Time
+}
+
+const notificationColumns = `seq, id, org_id, instance_id, callback_id, resource, body, status, attempts, created_at, updated_at, delivered_at`
+
+func scanNotification(sc interface{ Scan(...any) error }) (*Notification, error) {
+	var n Notification
+	var delivered sql.NullTime
+	if err := sc.Scan(&n.Seq, &n.ID, &n.OrgID, &n.InstanceID, &n.CallbackID, &n.Resource, &n.Body, &n.Status, &n.Attempts,
+		&n.CreatedAt, &n.UpdatedAt, &delivered); err != nil {
+		return nil, err
+	}
+	n.DeliveredAt = delivered.Time
+	return &n, nil
+}
+
+// InsertNotification adds a notification to the outbox, carrying events
+// (by seq). It is queued at once if its callback is suspended.
+func (t *Tx) InsertNotification(ctx context.Context, n *Notification, eventSeqs []int64) error {
+	cb, err := t.GetCallback(ctx, 0, n.CallbackID)
+	if err != nil {
+		return err
+	}
+	n.Status = NotificationCreated
+	if cb.State == CallbackSuspended {
+		n.Status = NotificationQueued
+	}
+	n.CreatedAt = now()
+	n.UpdatedAt = n.CreatedAt
+	if err := t.row(ctx, `INSERT INTO notifications (id, org_id, instance_id, callback_id, resource, body, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`, n.ID, n.OrgID, n.InstanceID, n.CallbackID, n.Resource, n.Body,
+		n.Status, n.CreatedAt, n.UpdatedAt).Scan(&n.Seq); err != nil {
+		return t.d.wrap(err)
+	}
+	for _, seq := range eventSeqs {
+		if _, err := t.exec(ctx, `UPDATE events SET notification_id = ? WHERE seq = ?`, n.Seq, seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingNotifications are a callback's notifications waiting to be sent,
+// oldest first.
+func (q queries) PendingNotifications(ctx context.Context, callbackID int64, limit int) ([]*Notification, error) {
+	return q.notifications(ctx, `SELECT `+notificationColumns+` FROM notifications
+		WHERE callback_id = ? AND status IN ('created', 'retry') ORDER BY seq LIMIT ?`, callbackID, limit)
+}
+
+func (q queries) notifications(ctx context.Context, query string, args ...any) ([]*Notification, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Notification
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out = append(out, n)
+	}
+	return out, q.d.wrap(rows.Err())
+}
+
+// Attempt is one try at delivering a notification.
+type Attempt struct {
+	ID         int64
+	At         time.Time
+	StatusCode int // 0: no response
+	Latency    time.Duration
+	Error      string
+	Response   string // the first 2 KB
+}
+
+// RecordAttempt stores an attempt and sets the notification's status.
+func (q queries) RecordAttempt(ctx context.Context, n *Notification, a Attempt, status string) error {
+	if _, err := q.exec(ctx, `INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response)
+		VALUES (?, ?, ?, ?, ?, ?)`, n.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response); err != nil {
+		return err
+	}
+	n.Status, n.Attempts = status, n.Attempts+1
+	set := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?`
+	args := []any{status, now()}
+	if status == NotificationDelivered {
+		n.DeliveredAt = a.At
+		set += `, delivered_at = ?`
+		args = append(args, a.At.UTC())
+	}
+	if _, err := q.exec(ctx, set+` WHERE seq = ?`, append(args, n.Seq)...); err != nil {
+		return err
+	}
+	if status == NotificationDelivered {
+		_, err := q.exec(ctx, `UPDATE events SET status = 'NOTIFIED' WHERE notification_id = ?`, n.Seq)
+		return err
+	}
+	return nil
+}
+
+// QueueAll holds a suspended callback's waiting notifications.
+func (q queries) QueueAll(ctx context.Context, callbackID int64) error {
+	_, err := q.exec(ctx, `UPDATE notifications SET status = 'queued', updated_at = ? WHERE callback_id = ? AND status IN ('created', 'retry')`,
+		now(), callbackID)
+	return err
+}
+
+// Reactivate makes a suspended callback active again and releases its
+// queue, in order.
+func (q queries) Reactivate(ctx context.Context, callbackID int64) error {
+	if _, err := q.exec(ctx, `UPDATE callbacks SET state = 'active', failures = 0, first_failure_at = NULL,
+		next_attempt_at = NULL, suspended_at = NULL, last_error = '' WHERE id = ?`, callbackID); err != nil {
+		return err
+	}
+	_, err := q.exec(ctx, `UPDATE notifications SET status = 'created', updated_at = ? WHERE callback_id = ? AND status = 'queued'`,
+		now(), callbackID)
+	return err
+}
+
+// Replay sends a notification again: same id and body, new attempts. It
+// queues behind a suspended callback like any other.
+func (q queries) Replay(ctx context.Context, n *Notification) error {
+	cb, err := q.GetCallback(ctx, 0, n.CallbackID)
+	if err != nil {
+		return err
+	}
+	n.Status = NotificationCreated
+	if cb.State == CallbackSuspended {
+		n.Status = NotificationQueued
+	}
+	_, err = q.exec(ctx, `UPDATE notifications SET status = ?, updated_at = ? WHERE seq = ?`, n.Status, now(), n.Seq)
+	return err
+}
+
+// NotificationFilter selects notifications.
+type NotificationFilter struct {
+	InstanceID int64
+	CallbackID int64
+	Status     string
+	AfterSeq   int64
+	Limit      int
+}
+
+// Notifications lists an organization's notifications, oldest first.
+func (q queries) Notifications(ctx context.Context, orgID int64, f NotificationFilter) ([]*Notification, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	query := `SELECT ` + notificationColumns + ` FROM notifications WHERE org_id = ? AND seq > ?`
+	args := []any{orgID, f.AfterSeq}
+	if f.InstanceID != 0 {
+		query += ` AND instance_id = ?`
+		args = append(args, f.InstanceID)
+	}
+	if f.CallbackID != 0 {
+		query += ` AND callback_id = ?`
+		args = append(args, f.CallbackID)
+	}
+	if f.Status != "" {
+		query += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	return q.notifications(ctx, query+` ORDER BY seq LIMIT ?`, append(args, limit)...)
+}
+
+// NotificationByID reads one notification of an organization.
+func (q queries) NotificationByID(ctx context.Context, orgID int64, id string) (*Notification, error) {
+	n, err := scanNotification(q.row(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE org_id = ? AND id = ?`, orgID, id))
+	return n, q.d.wrap(err)
+}
+
+// Attempts lists a notification's attempts, oldest first.
+func (q queries) Attempts(ctx context.Context, notificationSeq int64) ([]Attempt, error) {
+	rows, err := q.query(ctx, `SELECT id, at, status_code, latency_ms, error, response FROM attempts
+		WHERE notification_id = ? ORDER BY id`, notificationSeq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Attempt
+	for rows.Next() {
+		var a Attempt
+		var ms int64
+		if err := rows.Scan(&a.ID, &a.At, &a.StatusCode, &ms, &a.Error, &a.Response); err != nil {
+			return nil, q.d.wrap(err)
+		}
+		a.Latency = time.Duration(ms) * time.Millisecond
+		out = append(out, a)
+	}
+	return out, q.d.wrap(rows.Err())
+}
+
+// Prune deletes what is older than before: delivered notifications (with
+// their attempts), and events whose notification was delivered or that had
+// none. Undelivered notifications are never pruned: nothing is dropped.
+func (q queries) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for _, stmt := range []string{
+		`DELETE FROM events WHERE created_at < ? AND (notification_id IS NULL OR notification_id IN
+			(SELECT seq FROM notifications WHERE status = 'delivered'))`,
+		`DELETE FROM notifications WHERE status = 'delivered' AND created_at < ?`,
+	} {
+		res, err := q.exec(ctx, stmt, before.UTC())
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
