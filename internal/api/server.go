@@ -31,10 +31,11 @@ const maxBody = 1 << 20
 
 // Config wires the API.
 type Config struct {
-	Store     *store.Store
-	Instances *instance.Service
-	Polls     Polls
-	Logger    *slog.Logger
+	Store      *store.Store
+	Instances  *instance.Service
+	Polls      Polls
+	Deliveries Deliveries
+	Logger     *slog.Logger
 	// Version is reported in the OpenAPI document.
 	Version string
 }

@@ -167,7 +167,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		return nil, err
 	}
 	s.instances.Scheduler = s.jobs
-	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: jobs.Polls{Engine: s.jobs}, Logger: log, Version: Version})
+	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: jobs.Polls{Engine: s.jobs}, Deliveries: s.jobs, Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })

@@ -25,8 +25,11 @@ const (
 	// notifications in order. More raises throughput and gives up order.
 	DeliveryConcurrencyDefault = 1
 	// deliverIdle is how long a drained callback's job sleeps before
-	// looking again; new notifications wake it at once.
-	deliverIdle = 30 * time.Second
+	// looking again; new notifications wake it at once. A notification
+	// committed while the job is running cannot wake it (the job is not
+	// asleep yet), so a job that just delivered looks again soon.
+	deliverIdle     = 30 * time.Second
+	deliverIdleBusy = 2 * time.Second
 	// deliverBudget bounds one job run, so many busy callbacks share workers.
 	deliverBudget = 30 * time.Second
 )
@@ -54,12 +57,15 @@ func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 	return deliverBudget + 2*delivery.TimeoutDefault
 }
 
+// Work drains the outbox, then sleeps until the next attempt is due, but
+// never longer than deliverIdle, so that whatever wake-up went missing is
+// made up for by one cheap query.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	next, err := w.e.deliverOnce(ctx, job.Args.CallbackID)
 	if err != nil {
 		return err
 	}
-	return river.JobSnooze(max(next, 0))
+	return river.JobSnooze(min(max(next, 0), deliverIdle))
 }
 
 // Enqueue schedules delivery for a callback in the caller's transaction
@@ -67,18 +73,68 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // while the callback is healthy; a failing callback keeps its schedule.
 func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) error {
 	res, err := e.client.InsertTx(ctx, tx.SQL(), DeliverArgs{CallbackID: callbackID}, nil)
-	if err != nil {
+	if err != nil || !res.UniqueSkippedAsDuplicate {
 		return err
 	}
-	if !res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateScheduled {
-		return nil
-	}
-	cb, err := tx.GetCallback(ctx, 0, callbackID)
-	if err != nil || cb.State != store.CallbackActive {
+	switch res.Job.State {
+	case rivertype.JobStateScheduled:
+		cb, err := tx.GetCallback(ctx, 0, callbackID)
+		if err != nil || cb.State != store.CallbackActive {
+			return err
+		}
+		_, err = e.client.JobRetryTx(ctx, tx.SQL(), res.Job.ID)
+		return err
+	case rivertype.JobStateRunning:
+		// River cannot wake a running job, and the job may be about to
+		// sleep: a small job wakes it once it does.
+		_, err := e.client.InsertTx(ctx, tx.SQL(), WakeArgs{CallbackID: callbackID},
+			&river.InsertOpts{ScheduledAt: time.Now().Add(wakeDelay)})
 		return err
 	}
-	_, err = e.client.JobRetryTx(ctx, tx.SQL(), res.Job.ID)
-	return err
+	return nil
+}
+
+// wakeDelay is how soon a wake job looks at a delivery job that was running.
+const wakeDelay = 300 * time.Millisecond
+
+// WakeArgs wakes a callback's delivery job once it has gone to sleep.
+type WakeArgs struct {
+	CallbackID int64 `json:"callback_id"`
+}
+
+// Kind names the job.
+func (WakeArgs) Kind() string { return "deliver_wake" }
+
+// InsertOpts makes wake jobs unique per callback.
+func (WakeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+}
+
+type wakeWorker struct {
+	river.WorkerDefaults[WakeArgs]
+	e *Engine
+}
+
+// Work wakes the delivery job if it sleeps while its callback is healthy,
+// or waits while it still runs.
+func (w *wakeWorker) Work(ctx context.Context, job *river.Job[WakeArgs]) error {
+	e := w.e
+	res, err := e.client.Insert(ctx, DeliverArgs{CallbackID: job.Args.CallbackID}, nil)
+	if err != nil || !res.UniqueSkippedAsDuplicate {
+		return err
+	}
+	switch res.Job.State {
+	case rivertype.JobStateRunning:
+		return river.JobSnooze(wakeDelay)
+	case rivertype.JobStateScheduled:
+		cb, err := e.cfg.Store.GetCallback(ctx, 0, job.Args.CallbackID)
+		if err != nil || cb.State != store.CallbackActive {
+			return err
+		}
+		_, err = e.client.JobRetry(ctx, res.Job.ID)
+		return err
+	}
+	return nil
 }
 
 // sendTarget is how one instance's notifications are sent.
@@ -93,6 +149,7 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 	st := e.cfg.Store
 	deadline := time.Now().Add(deliverBudget)
 	targets := map[int64]*sendTarget{}
+	idle := deliverIdle
 	for time.Now().Before(deadline) {
 		cb, err := st.GetCallback(ctx, 0, callbackID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -116,8 +173,9 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			return 0, err
 		}
 		if len(pending) == 0 {
-			return deliverIdle, nil
+			return idle, nil
 		}
+		idle = deliverIdleBusy
 		results := make([]delivery.Result, len(pending))
 		var wg sync.WaitGroup
 		for i, n := range pending {
@@ -248,4 +306,56 @@ func parseHeaders(s string) map[string]string {
 		}
 	}
 	return out
+}
+
+// Reactivate makes a suspended callback active again and redelivers its
+// queue, in order, starting now.
+func (e *Engine) Reactivate(ctx context.Context, orgID, callbackID int64) error {
+	return e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.GetCallback(ctx, orgID, callbackID); err != nil {
+			return err
+		}
+		if err := tx.Reactivate(ctx, callbackID); err != nil {
+			return err
+		}
+		return e.Enqueue(ctx, tx, callbackID)
+	})
+}
+
+// Replay sends a notification again: same ids and body, new attempts.
+func (e *Engine) Replay(ctx context.Context, orgID int64, id string) (*store.Notification, error) {
+	var n *store.Notification
+	err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if n, err = tx.NotificationByID(ctx, orgID, id); err != nil {
+			return err
+		}
+		if err := tx.Replay(ctx, n); err != nil {
+			return err
+		}
+		return e.Enqueue(ctx, tx, n.CallbackID)
+	})
+	return n, err
+}
+
+// PruneArgs is the periodic removal of what the retention period has
+// passed.
+type PruneArgs struct{}
+
+// Kind names the job.
+func (PruneArgs) Kind() string { return "prune" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	e *Engine
+}
+
+// Work deletes delivered notifications, their attempts and their events
+// older than the retention period. Undelivered notifications stay.
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
+	n, err := w.e.cfg.Store.Prune(ctx, w.e.cfg.Now().Add(-w.e.cfg.Retention))
+	if err == nil && n > 0 {
+		w.e.log.Info("pruned old events and notifications", "rows", n)
+	}
+	return err
 }

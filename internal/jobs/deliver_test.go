@@ -180,8 +180,11 @@ func TestRetriedUntilDelivered(t *testing.T) {
 		t.Fatalf("%d attempts before the retry was due", n)
 	}
 	r.clock.Advance(56 * time.Second)
-	if d := r.deliver(cb); d != deliverIdle {
+	if d := r.deliver(cb); d != deliverIdleBusy {
 		t.Errorf("after delivery: next in %s", d)
+	}
+	if d := r.deliver(cb); d != deliverIdle {
+		t.Errorf("idle: next in %s", d)
 	}
 	hits := rv.hits()
 	if len(hits) != 3 || hits[0].id != hits[2].id || hits[0].whID != hits[2].id || hits[2].status != 200 || hits[0].events != 3 {

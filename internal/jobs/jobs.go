@@ -66,7 +66,12 @@ type Config struct {
 	DeliveryConcurrency   int             // per callback; default 4
 	Schedule              []time.Duration // retry offsets from the first failure; default Cloud Elements'
 	Jitter                func() float64  // default random; tests fix it
+	// Retention is how long events, notifications and attempts are kept.
+	Retention time.Duration
 }
+
+// RetentionDefault keeps history for 30 days.
+const RetentionDefault = 30 * 24 * time.Hour
 
 // Engine is the running job engine.
 type Engine struct {
@@ -113,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Jitter == nil {
 		cfg.Jitter = delivery.Jitter
 	}
+	cfg.Retention = cmp.Or(cfg.Retention, RetentionDefault)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -140,10 +146,16 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		river.AddWorker(workers, &pollWorker{e: e})
 		river.AddWorker(workers, &reconcileWorker{e: e})
 		river.AddWorker(workers, &deliverWorker{e: e})
+		river.AddWorker(workers, &wakeWorker{e: e})
+		river.AddWorker(workers, &pruneWorker{e: e})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
-		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		}
 	}
 	client, err := river.NewClient(driver(cfg.Store), rc)
 	if err != nil {
