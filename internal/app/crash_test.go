@@ -84,14 +84,13 @@ func (p *process) call(t *testing.T, method, path, authz string, body any) (*htt
 var crashResources = []oracle.Resource{{Name: "contacts", Object: "Contacts"}, {Name: "accounts", Object: "Organisations"},
 	{Name: "leads", Object: "Leads"}, {Name: "opportunities", Object: "Opportunities"}}
 
-// createPolled creates an instance polling every second (with a 1 s interval unit).
-func createPolled(t *testing.T, p *process, creds credentials, s *sim.Sim, simURL string) instanceJSON {
+// createPolled creates an instance polling every second (with a 1 s
+// interval unit) whose notifications go to hook.
+func createPolled(t *testing.T, p *process, creds credentials, s *sim.Sim, simURL, hook string) instanceJSON {
 	t.Helper()
-	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	t.Cleanup(hook.Close)
 	body := map[string]any{"element": map[string]any{"key": "insightly"}, "name": "crash", "configuration": map[string]any{
 		"password": s.APIKey(), "base.url": simURL, "event.notification.enabled": true,
-		"event.notification.callback.url": hook.URL, "event.poller.refresh_interval": 1}}
+		"event.notification.callback.url": hook, "event.poller.refresh_interval": 1}}
 	resp, out := p.call(t, "POST", "/instances", creds.header(), body)
 	want(t, resp, out, 200, "")
 	var in instanceJSON
@@ -130,6 +129,74 @@ func describePolls(polls []*store.Poll) string {
 		fmt.Fprintf(&b, "%s: runs %d, ok at %s, error %q; ", p.Resource, p.Runs, p.LastOKAt.Format(time.TimeOnly), p.LastError)
 	}
 	return b.String()
+}
+
+// checkDelivered waits until every notification is delivered and checks
+// the receiver got each (repeats only as retries: same id, same body) and
+// that no event went out in two different notifications.
+func checkDelivered(t *testing.T, dsn string, instanceID int64, hook *hookServer) {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in, _ := st.InstanceByID(context.Background(), instanceID)
+	var ns []*store.Notification
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ns, _ = st.Notifications(context.Background(), in.OrgID, store.NotificationFilter{InstanceID: instanceID})
+		pending := 0
+		for _, n := range ns {
+			if n.Status != store.NotificationDelivered {
+				pending++
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications undelivered", pending, len(ns))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	got := map[string]string{}
+	for i, h := range hook.heads {
+		id := h.Get("Elements-Webhook-Id")
+		if prev, ok := got[id]; ok && prev != string(hook.bodies[i]) {
+			t.Errorf("notification %s arrived twice with different bodies", id)
+		}
+		got[id] = string(hook.bodies[i])
+	}
+	events := map[string]string{}
+	for _, n := range ns {
+		if _, ok := got[n.ID]; !ok {
+			t.Errorf("notification %s is marked delivered but never arrived", n.ID)
+		}
+		var env struct {
+			Message struct {
+				Events []struct{ ObjectID, Date, EventType, ObjectType string }
+				Raw    map[string]json.RawMessage
+			}
+		}
+		json.Unmarshal(n.Body, &env)
+		for i, e := range env.Message.Events {
+			// Two changes within one second are two events with one date:
+			// the record's content tells them apart.
+			var records []json.RawMessage
+			json.Unmarshal(env.Message.Raw[e.ObjectType], &records)
+			k := e.ObjectID + "@" + e.Date + "/" + e.EventType + "/" + string(records[i])
+			if other, dup := events[k]; dup {
+				t.Errorf("event %s went out in notifications %s and %s", k[:min(len(k), 60)], other, n.ID)
+			}
+			events[k] = n.ID
+		}
+	}
+	if len(got) != len(ns) {
+		t.Errorf("the receiver saw %d notification ids, the outbox has %d", len(got), len(ns))
+	}
 }
 
 func checkOracle(t *testing.T, dsn string, orgInstance int64, s *sim.Sim, since int64) int {
@@ -183,7 +250,9 @@ func TestCrashAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := createPolled(t, p, creds, s, simSrv.URL+"/v3.1")
+	// A receiver slow enough that kills land mid-delivery too.
+	hook := newHookServer(t, func() int { time.Sleep(30 * time.Millisecond); return 200 })
+	in := createPolled(t, p, creds, s, simSrv.URL+"/v3.1", hook.srv.URL+"/hook")
 	since := int64(len(s.Journal(0)))
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -198,6 +267,7 @@ func TestCrashAndRestart(t *testing.T) {
 	stop()
 	<-churned
 	settled(t, "sqlite:"+filepath.Join(dir, "pollhook.db"), in.ID, time.Now().Add(time.Second))
+	checkDelivered(t, "sqlite:"+filepath.Join(dir, "pollhook.db"), in.ID, hook)
 	p.kill()
 	n := checkOracle(t, "sqlite:"+filepath.Join(dir, "pollhook.db"), in.ID, s, since)
 	if n == 0 {
@@ -227,7 +297,8 @@ func TestFailoverBetweenReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := createPolled(t, a, creds, s, simSrv.URL+"/v3.1")
+	hook := newHookServer(t, func() int { time.Sleep(20 * time.Millisecond); return 200 })
+	in := createPolled(t, a, creds, s, simSrv.URL+"/v3.1", hook.srv.URL+"/hook")
 	since := int64(len(s.Journal(0)))
 	// Slow answers: runs last seconds, so the kill lands in one.
 	s.SetFaults(sim.Faults{Latency: sim.Duration(700 * time.Millisecond)})
@@ -251,6 +322,7 @@ func TestFailoverBetweenReplicas(t *testing.T) {
 	// Changes after the failover are reported too.
 	s.Step(20)
 	settled(t, dsn, in.ID, time.Now().Add(time.Second))
+	checkDelivered(t, dsn, in.ID, hook)
 	b.kill()
 	checkOracle(t, dsn, in.ID, s, since)
 }
