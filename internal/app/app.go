@@ -19,7 +19,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the pollhook server (API, console, poller, delivery)", runServe},
+		{"demo", "see pollhook work: a simulated Insightly, a server and a receiver, in one command", runDemo},
+		{"serve", "run the pollhook server (API, poller, delivery)", runServe},
 		{"users", "manage API users (users create)", runUsers},
 		{"sim", "run a simulator of an upstream API (sim insightly)", runSim},
 	}

@@ -91,6 +91,11 @@ func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
 	}
 	cfg := t.Config.Config
 	st.From = p.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
+	if p.LastOKAt.IsZero() {
+		// The first window starts when polling was enabled: no backfill,
+		// not even the overlap's minute.
+		st.From = p.Cursor.Add(-cfg.PollDelay)
+	}
 	st.Backfill = !p.BackfillFrom.IsZero()
 	runAt := r.now()
 	st, err = r.run(ctx, t, p, st, runAt)
