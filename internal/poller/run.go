@@ -93,8 +93,12 @@ func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
 	st.From = p.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
 	if p.LastOKAt.IsZero() {
 		// The first window starts when polling was enabled: no backfill,
-		// not even the overlap's minute.
-		st.From = p.Cursor.Add(-cfg.PollDelay)
+		// not even the overlap's minute. But record times are whole
+		// seconds and the skew is measured to the second: a change in the
+		// second polling began, or the next, cannot be told from one just
+		// before, so those two seconds are read too. Better a change from
+		// just before than one lost.
+		st.From = p.Cursor.Add(-cfg.PollDelay - firstMargin)
 	}
 	st.Backfill = !p.BackfillFrom.IsZero()
 	runAt := r.now()
@@ -112,6 +116,9 @@ type candidate struct {
 	obs observation
 	raw json.RawMessage
 }
+
+// firstMargin is how far before the enable time the first window reaches.
+const firstMargin = 2 * time.Second
 
 // MaxFirstSkew is how far the upstream's clock may differ from ours
 // without the first run missing changes: the first cursor is our clock
