@@ -159,4 +159,20 @@ func TestDeliveryEndToEnd(t *testing.T) {
 	if last != queued[0].NotificationID {
 		t.Errorf("redelivered %s, want %s", last, queued[0].NotificationID)
 	}
+
+	// What happened shows in /metrics, read over HTTP like Prometheus does.
+	metrics := h.scrape()
+	for _, m := range []string{`pollhook_polls_total{result="ok"}`, `pollhook_events_total{type="CREATED"}`, `pollhook_notifications_total`,
+		`pollhook_delivery_attempts_total{result="delivered"}`, `pollhook_delivery_attempts_total{result="failed"}`,
+		`pollhook_callback_suspensions_total`, `pollhook_delivery_latency_seconds_count`, `pollhook_records_read_total`} {
+		if v, ok := metrics[m]; !ok || v < 1 {
+			t.Errorf("%s = %v, %v; want ≥ 1", m, v, ok)
+		}
+	}
+	if v, ok := metrics[`pollhook_callbacks_suspended`]; !ok || v != 0 {
+		t.Errorf("pollhook_callbacks_suspended = %v, %v; want 0 after the reactivation", v, ok)
+	}
+	if _, ok := metrics[`pollhook_notifications_pending{status="retry"}`]; !ok {
+		t.Errorf("no pending gauge in %v", metrics)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,4 +227,33 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// scrape reads /metrics: sample name with labels → value.
+func (h *harness) scrape() map[string]float64 {
+	h.t.Helper()
+	resp, err := http.Get(strings.TrimSuffix(h.base, "/elements/api-v2") + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("/metrics: %d %s", resp.StatusCode, b)
+	}
+	out := map[string]float64{}
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64)
+		if err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -37,6 +38,7 @@ type serverConfig struct {
 	EncryptionKey         string
 	AllowPrivateCallbacks bool
 	LogLevel              string
+	LogFormat             string
 	InsightlyRate         float64
 	InsightlyConcurrency  int
 	IntervalUnit          time.Duration
@@ -82,6 +84,7 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration("POLLHOOK_POLL_TIMEOUT", jobs.PollTimeoutDefault), "longest one poll run may take ($POLLHOOK_POLL_TIMEOUT)")
 	fs.DurationVar(&c.RescueAfter, "job-rescue-after", envDuration("POLLHOOK_JOB_RESCUE_AFTER", jobs.RescueAfterDefault), "how long a job held by a dead replica waits before another takes it; more than --poll-timeout ($POLLHOOK_JOB_RESCUE_AFTER)")
 	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("POLLHOOK_LOG_FORMAT", "text"), "text (logfmt) or json, one object a line ($POLLHOOK_LOG_FORMAT)")
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
@@ -160,7 +163,8 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		st.Close()
 		return nil, fmt.Errorf("--job-rescue-after (%s) must be longer than --poll-timeout (%s)", cfg.RescueAfter, cfg.PollTimeout)
 	}
-	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now,
+	m := metrics.New(st)
+	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now, Metrics: m,
 		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
 		RescueAfter: cfg.RescueAfter, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
 		st.Close()
@@ -170,6 +174,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: jobs.Polls{Engine: s.jobs}, Deliveries: s.jobs, Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
+	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.SchemaVersion(r.Context()); err != nil {
@@ -267,12 +272,19 @@ func readCredentials(path string) (credentials, error) {
 	return c, nil
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -287,7 +299,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "pollhook serve: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
-	log, err := newLogger(stderr, cfg.LogLevel)
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "pollhook serve:", err)
 		return errUsage

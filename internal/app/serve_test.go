@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,12 +121,27 @@ func TestServeCommand(t *testing.T) {
 		}
 	}
 	// A restart keeps the organization and does not make new credentials.
+	// It logs JSON when asked: one object a line.
 	before, _ := os.ReadFile(credFile)
-	base, stop = runServeCommand(t, io.Discard, "--data-dir", dir)
+	var jsonLogs lockedWriter
+	base, stop = runServeCommand(t, &jsonLogs, "--data-dir", dir, "--log-format", "json")
 	if code := get("/instances", creds.header()); code != 200 {
 		t.Errorf("after a restart: %d", code)
 	}
 	stop()
+	requests := 0
+	for line := range strings.Lines(jsonLogs.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not a JSON log line: %q", line)
+		}
+		if rec["path"] == "/elements/api-v2/instances" && rec["status"] == float64(200) {
+			requests++
+		}
+	}
+	if requests != 1 {
+		t.Errorf("%d JSON request lines for GET /instances in:\n%s", requests, jsonLogs.String())
+	}
 	after, _ := os.ReadFile(credFile)
 	if string(before) != string(after) {
 		t.Error("a restart rewrote the credentials")
@@ -141,6 +157,7 @@ func TestServeRefusals(t *testing.T) {
 		{[]string{"--database", "mysql://x"}, "neither sqlite:"},
 		{[]string{"--encryption-key", "short"}, "--encryption-key"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
 	} {
 		var stderr strings.Builder
 		code := Run(context.Background(), append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...), io.Discard, &stderr)

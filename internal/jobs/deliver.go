@@ -198,8 +198,11 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 		for i, n := range pending {
 			r := results[i]
 			status := store.NotificationDelivered
-			if !r.OK() {
+			if r.OK() {
+				e.cfg.Metrics.Attempt("delivered", now.Sub(n.CreatedAt))
+			} else {
 				status, failed = store.NotificationRetry, true
+				e.cfg.Metrics.Attempt("failed", 0)
 			}
 			a := store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}
 			if err := st.RecordAttempt(ctx, n, a, status); err != nil {
@@ -246,6 +249,7 @@ func (e *Engine) callbackFailed(ctx context.Context, cb *store.Callback, pending
 			return tx.QueueAll(ctx, cb.ID)
 		})
 		e.log.Warn("callback suspended; its notifications are queued until it is reactivated", "callback", cb.ID, "reason", cb.LastError)
+		e.cfg.Metrics.Suspended()
 		return 24 * time.Hour, err
 	}
 	cb.State, cb.NextAttemptAt = store.CallbackRetrying, next

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -68,6 +69,8 @@ type Config struct {
 	Jitter                func() float64  // default random; tests fix it
 	// Retention is how long events, notifications and attempts are kept.
 	Retention time.Duration
+	// Metrics, when set, counts polls and delivery attempts.
+	Metrics *metrics.Metrics
 }
 
 // RetentionDefault keeps history for 30 days.

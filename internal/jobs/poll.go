@@ -14,6 +14,7 @@ import (
 	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/store"
@@ -103,6 +104,7 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 			if p.PausedReason != reason {
 				st.PausePoll(ctx, a.InstanceID, a.Resource, reason)
 			}
+			e.cfg.Metrics.Poll("paused", metrics.PollStats{})
 			return q.ResetAt.Sub(now) + time.Second, nil
 		}
 	}
@@ -115,6 +117,7 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 			wait = retryDelay(p.Failures, p.Interval)
 		}
 		if due := p.LastRunAt.Add(wait); due.After(now) {
+			e.cfg.Metrics.Poll("not_due", metrics.PollStats{})
 			return due.Sub(now), nil
 		}
 	}
@@ -123,17 +126,23 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		// The stored configuration cannot be used (a key that no longer
 		// decrypts, say): say so on the poll and try again later.
 		st.PollFailed(ctx, a.InstanceID, a.Resource, now, err.Error())
+		e.cfg.Metrics.Poll("failed", metrics.PollStats{})
 		return retryDelay(p.Failures+1, p.Interval), nil
 	}
 	stats, err := e.runner.Run(ctx, target)
 	e.recordQuota(ctx, inst, target)
 	if err != nil {
+		e.cfg.Metrics.Poll("failed", metrics.PollStats{Records: stats.Read})
 		return e.failed(ctx, inst, p, err)
 	}
+	e.cfg.Metrics.Poll("ok", metrics.PollStats{Records: stats.Read, Created: stats.Created,
+		Updated: stats.Events - stats.Created, Notifications: stats.Notified})
 	e.log.Debug("polled", "instance", a.InstanceID, "resource", a.Resource, "records", stats.Read,
 		"events", stats.Events, "pages", stats.Pages)
 	if d := target.Config.Config.Deletes; d.Enabled && (p.LastScanAt.IsZero() || !p.LastScanAt.Add(d.Interval).After(now)) {
-		if _, err := e.runner.ScanDeletes(ctx, target); err != nil {
+		scan, err := e.runner.ScanDeletes(ctx, target)
+		e.cfg.Metrics.Poll("", metrics.PollStats{Deleted: scan.Deleted, Notifications: scan.Notified})
+		if err != nil {
 			if errors.Is(err, poller.ErrRemoved) {
 				return 0, river.JobCancel(err)
 			}

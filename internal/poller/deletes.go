@@ -15,6 +15,7 @@ import (
 // ScanStats describe one delete scan.
 type ScanStats struct {
 	Known, Present, Missing, Deleted int
+	Notified                         int // notifications queued for the callback
 	Complete                         bool
 	Note                             string
 }
@@ -90,18 +91,22 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 		out.Note = fmt.Sprintf("%d records, %d missing, %d deletions confirmed", len(present), len(missing), len(out.Deleted))
 	}
 	st.Note = out.Note
-	return st, r.commitScan(ctx, t, out)
+	st.Notified, err = r.commitScan(ctx, t, out)
+	return st, err
 }
 
-func (r *Runner) commitScan(ctx context.Context, t Target, out *store.ScanResult) error {
+func (r *Runner) commitScan(ctx context.Context, t Target, out *store.ScanResult) (int, error) {
+	notified := 0
 	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if err := tx.CommitScan(ctx, out); err != nil {
 			return err
 		}
-		return r.notify(ctx, tx, t, out.Deleted)
+		var err error
+		notified, err = r.notify(ctx, tx, t, out.Deleted)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return ErrRemoved
+		return 0, ErrRemoved
 	}
-	return err
+	return notified, err
 }

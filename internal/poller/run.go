@@ -65,6 +65,8 @@ type Stats struct {
 	Pages        int
 	Read         int // records read
 	Events       int
+	Created      int // of the events, creations
+	Notified     int // notifications queued for the callback
 	Unreadable   int  // records without a usable id or date, skipped
 	Backfill     bool // the run served a backfill request
 }
@@ -215,9 +217,11 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 		if err := tx.CommitRun(ctx, res); err != nil {
 			return err
 		}
-		if err := r.notify(ctx, tx, t, res.Events); err != nil {
+		n, err := r.notify(ctx, tx, t, res.Events)
+		if err != nil {
 			return err
 		}
+		st.Notified = n
 		if r.crash != nil && r.crash("commit") {
 			return errCrash // everything above is rolled back
 		}
@@ -229,7 +233,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 	if err != nil {
 		return st, err
 	}
-	st.Events = len(res.Events)
+	st.Events, st.Created = len(res.Events), res.Stats.Created
 	return st, nil
 }
 
@@ -284,17 +288,18 @@ func newEventID() string {
 
 // notify puts events into notifications for the instance's callback, in
 // the transaction that stores them: events and notifications land together.
-func (r *Runner) notify(ctx context.Context, tx *store.Tx, t Target, events []*store.Event) error {
+// It says how many notifications it queued.
+func (r *Runner) notify(ctx context.Context, tx *store.Tx, t Target, events []*store.Event) (int, error) {
 	if t.Notify == nil || t.Notify.CallbackURL == "" || len(events) == 0 {
-		return nil
+		return 0, nil
 	}
 	cb, err := tx.CallbackFor(ctx, t.OrgID, t.Notify.CallbackURL)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ns, err := delivery.Build(t.Notify.Meta, t.Resource, events, r.now(), newEventID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, n := range ns {
 		seqs := make([]int64, len(n.Events))
@@ -303,11 +308,11 @@ func (r *Runner) notify(ctx context.Context, tx *store.Tx, t Target, events []*s
 		}
 		if err := tx.InsertNotification(ctx, &store.Notification{ID: n.ID, OrgID: t.OrgID, InstanceID: t.InstanceID,
 			CallbackID: cb.ID, Resource: t.Resource, Body: n.Body}, seqs); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if r.Enqueue != nil {
-		return r.Enqueue(ctx, tx, cb.ID)
+		return len(ns), r.Enqueue(ctx, tx, cb.ID)
 	}
-	return nil
+	return len(ns), nil
 }

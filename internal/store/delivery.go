@@ -322,3 +322,52 @@ func (q queries) Prune(ctx context.Context, before time.Time) (int64, error) {
 	}
 	return total, nil
 }
+
+// Gauges are the figures metrics read from the database.
+type Gauges struct {
+	Pending   map[string]int // undelivered notifications by status
+	Suspended int            // suspended callbacks
+	QuotaLeft map[string]int // upstream account → requests left (0 while spent)
+}
+
+// Gauges reads the current gauges.
+func (q queries) Gauges(ctx context.Context, now time.Time) (Gauges, error) {
+	g := Gauges{Pending: map[string]int{}, QuotaLeft: map[string]int{}}
+	rows, err := q.query(ctx, `SELECT status, COUNT(*) FROM notifications WHERE status <> 'delivered' GROUP BY status`)
+	if err != nil {
+		return g, err
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			rows.Close()
+			return g, q.d.wrap(err)
+		}
+		g.Pending[s] = n
+	}
+	rows.Close()
+	if err := q.row(ctx, `SELECT COUNT(*) FROM callbacks WHERE state = 'suspended'`).Scan(&g.Suspended); err != nil {
+		return g, q.d.wrap(err)
+	}
+	rows, err = q.query(ctx, `SELECT account, quota_remaining, quota_reset_at FROM accounts`)
+	if err != nil {
+		return g, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var left int
+		var reset sql.NullTime
+		if err := rows.Scan(&a, &left, &reset); err != nil {
+			return g, q.d.wrap(err)
+		}
+		if reset.Valid && reset.Time.After(now) {
+			left = 0
+		}
+		if left >= 0 {
+			g.QuotaLeft[a] = left
+		}
+	}
+	return g, q.d.wrap(rows.Err())
+}

@@ -1,0 +1,129 @@
+// Package metrics is pollhook's Prometheus instrumentation: counters the
+// job engine updates as it works, and gauges read from the database at
+// scrape time (queue depth, suspended callbacks, upstream quota), so every
+// replica reports the same truth.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Metrics holds the instruments. A nil *Metrics records nothing.
+type Metrics struct {
+	reg             *prometheus.Registry
+	polls           *prometheus.CounterVec
+	records         prometheus.Counter
+	events          *prometheus.CounterVec
+	notifications   prometheus.Counter
+	attempts        *prometheus.CounterVec
+	suspensions     prometheus.Counter
+	deliveryLatency prometheus.Histogram
+}
+
+// New registers the instruments and the database gauges.
+func New(st *store.Store) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_polls_total",
+		Help: "Poll runs by result: ok, failed, paused (401, 403/404, quota), not_due."}, []string{"result"})
+	m.records = prometheus.NewCounter(prometheus.CounterOpts{Name: "pollhook_records_read_total",
+		Help: "Records read from upstreams by poll runs."})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_events_total",
+		Help: "Events reported, by type: CREATED, UPDATED, DELETED."}, []string{"type"})
+	m.notifications = prometheus.NewCounter(prometheus.CounterOpts{Name: "pollhook_notifications_total",
+		Help: "Notifications queued for delivery (one per event, or one per batch)."})
+	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_delivery_attempts_total",
+		Help: "Delivery attempts by result: delivered or failed."}, []string{"result"})
+	m.suspensions = prometheus.NewCounter(prometheus.CounterOpts{Name: "pollhook_callback_suspensions_total",
+		Help: "Callbacks suspended after a 410 or a spent retry schedule."})
+	m.deliveryLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pollhook_delivery_latency_seconds",
+		Help:    "From a notification's creation (its events' commit) to its delivery.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 36000}})
+	m.reg.MustRegister(m.polls, m.records, m.events, m.notifications, m.attempts, m.suspensions, m.deliveryLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &dbCollector{st: st})
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// PollStats is what a poll run read and reported.
+type PollStats struct {
+	Records, Created, Updated, Deleted, Notifications int
+}
+
+// Poll counts a poll job's outcome and what the run read and reported.
+func (m *Metrics) Poll(result string, s PollStats) {
+	if m == nil {
+		return
+	}
+	if result != "" {
+		m.polls.WithLabelValues(result).Inc()
+	}
+	m.records.Add(float64(s.Records))
+	for typ, n := range map[string]int{"CREATED": s.Created, "UPDATED": s.Updated, "DELETED": s.Deleted} {
+		if n > 0 {
+			m.events.WithLabelValues(typ).Add(float64(n))
+		}
+	}
+	m.notifications.Add(float64(s.Notifications))
+}
+
+// Attempt counts a delivery attempt; latency is set for deliveries.
+func (m *Metrics) Attempt(result string, latency time.Duration) {
+	if m == nil {
+		return
+	}
+	m.attempts.WithLabelValues(result).Inc()
+	if result == "delivered" {
+		m.deliveryLatency.Observe(latency.Seconds())
+	}
+}
+
+var (
+	queueDesc     = prometheus.NewDesc("pollhook_notifications_pending", "Notifications not yet delivered, by status.", []string{"status"}, nil)
+	suspendedDesc = prometheus.NewDesc("pollhook_callbacks_suspended", "Callbacks suspended after their retries ran out or a 410.", nil, nil)
+	quotaDesc     = prometheus.NewDesc("pollhook_upstream_quota_remaining", "Requests left in each upstream account's daily quota (0 while spent).", []string{"account"}, nil)
+)
+
+// dbCollector reads gauges from the database at scrape time.
+type dbCollector struct{ st *store.Store }
+
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDesc
+	ch <- suspendedDesc
+	ch <- quotaDesc
+}
+
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g, err := c.st.Gauges(ctx, time.Now())
+	if err != nil {
+		return
+	}
+	for _, s := range []string{store.NotificationCreated, store.NotificationRetry, store.NotificationQueued} {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(g.Pending[s]), s)
+	}
+	ch <- prometheus.MustNewConstMetric(suspendedDesc, prometheus.GaugeValue, float64(g.Suspended))
+	for account, left := range g.QuotaLeft {
+		ch <- prometheus.MustNewConstMetric(quotaDesc, prometheus.GaugeValue, float64(left), account)
+	}
+}
+
+// Suspended counts a callback's suspension.
+func (m *Metrics) Suspended() {
+	if m == nil {
+		return
+	}
+	m.suspensions.Inc()
+}
