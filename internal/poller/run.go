@@ -65,8 +65,8 @@ type Stats struct {
 	Pages        int
 	Read         int // records read
 	Events       int
-	Created      int // of the events, creations
-	Notified     int // notifications queued for the callback
+	Created      int  // of the events, creations
+	Notified     int  // notifications queued for the callback
 	Unreadable   int  // records without a usable id or date, skipped
 	Backfill     bool // the run served a backfill request
 }
