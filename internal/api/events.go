@@ -25,12 +25,16 @@ type eventView struct {
 	PollDate     string `json:"pollDate"`
 	CreatedDate  string `json:"createdDate"`
 	Backfill     bool   `json:"backfill,omitempty"` // reported by an operator's backfill
+	// NotificationID names the notification that carries the event: see
+	// its attempts, or replay it.
+	NotificationID string `json:"notificationId,omitempty"`
 }
 
 func viewEvent(e *store.Event) eventView {
 	return eventView{ID: e.ID, EventDate: e.Date.UTC().Format(time.RFC3339), Status: e.Status, ProviderData: e.ProviderData,
 		NotifiedData: []any{}, EventType: e.Type, ObjectType: e.Resource, ObjectID: e.ObjectID, InstanceID: e.InstanceID,
-		PollDate: e.PollDate.UTC().Format(time.RFC3339), CreatedDate: e.CreatedAt.UTC().Format(time.RFC3339), Backfill: e.Backfill}
+		PollDate: e.PollDate.UTC().Format(time.RFC3339), CreatedDate: e.CreatedAt.UTC().Format(time.RFC3339), Backfill: e.Backfill,
+		NotificationID: e.NotificationID}
 }
 
 // listEvents: GET /instances/events and /instances/{id}/events, oldest

@@ -23,6 +23,8 @@ func commands() []command {
 		{"serve", "run the pollhook server (API, poller, delivery)", runServe},
 		{"users", "manage API users (users create)", runUsers},
 		{"sim", "run a simulator of an upstream API (sim insightly)", runSim},
+		{"instances", "manage a running server's instances (list, show, create, delete)", instancesCommand()},
+		{"events", "read events and replay their notifications (list, show, replay)", eventsCommand()},
 	}
 }
 

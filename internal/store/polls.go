@@ -230,6 +230,9 @@ type Event struct {
 	ProviderData string
 	Backfill     bool // reported by an operator's backfill
 	CreatedAt    time.Time
+	// NotificationID is the notification that carries the event ("" when
+	// the instance has no callback, or once the notification is pruned).
+	NotificationID string
 }
 
 // RunResult is what one successful poll run commits, all at once.
@@ -410,12 +413,13 @@ type EventFilter struct {
 	Limit      int
 }
 
-const eventColumns = `seq, id, org_id, instance_id, resource, object_id, event_type, event_date, poll_date, status, provider_data, backfill, created_at`
+const eventColumns = `seq, id, org_id, instance_id, resource, object_id, event_type, event_date, poll_date, status, provider_data, backfill, created_at,
+	COALESCE((SELECT n.id FROM notifications n WHERE n.seq = events.notification_id), '')`
 
 func scanEvent(sc interface{ Scan(...any) error }) (*Event, error) {
 	var e Event
 	err := sc.Scan(&e.Seq, &e.ID, &e.OrgID, &e.InstanceID, &e.Resource, &e.ObjectID, &e.Type, &e.Date, &e.PollDate,
-		&e.Status, &e.ProviderData, &e.Backfill, &e.CreatedAt)
+		&e.Status, &e.ProviderData, &e.Backfill, &e.CreatedAt, &e.NotificationID)
 	return &e, err
 }
 
