@@ -24,7 +24,10 @@ type Client struct {
 	Server             string // http://host:port, with or without BasePath
 	UserSecret         string
 	OrganizationSecret string
-	HTTP               *http.Client
+	// Element, when set, is an instance token: requests then act as the
+	// instance (the hub API), with the user secret.
+	Element string
+	HTTP    *http.Client
 }
 
 // Error is a refusal from the server.
@@ -79,7 +82,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (ht
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "User "+c.UserSecret+", Organization "+c.OrganizationSecret)
+	if c.Element != "" {
+		req.Header.Set("Authorization", "User "+c.UserSecret+", Element "+c.Element)
+	} else {
+		req.Header.Set("Authorization", "User "+c.UserSecret+", Organization "+c.OrganizationSecret)
+	}
 	req.Header.Set("Accept", "application/json")
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")

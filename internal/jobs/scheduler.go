@@ -120,9 +120,10 @@ type reconcileWorker struct {
 	e *Engine
 }
 
-// Work gives every poll a live job: a job lost to an operator's cleanup or
-// a bug is recreated within one reconcile interval. Orphaned jobs need no
-// repair: they cancel themselves.
+// Work gives every poll a live job, and every callback with notifications
+// to send a delivery job: a job lost to an operator's cleanup, a bug, or a
+// database copied without the engine's tables is recreated within one
+// reconcile interval. Orphaned jobs need no repair: they cancel themselves.
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
 	polls, err := w.e.cfg.Store.AllPolls(ctx)
 	if err != nil {
@@ -141,6 +142,19 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		})
 		if err != nil {
 			return err
+		}
+	}
+	callbacks, err := w.e.cfg.Store.CallbacksWithPending(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range callbacks {
+		res, err := w.e.client.Insert(ctx, DeliverArgs{CallbackID: id}, nil)
+		if err != nil {
+			return err
+		}
+		if !res.UniqueSkippedAsDuplicate {
+			w.e.log.Info("reconcile: recreated a missing delivery job", "callback", id)
 		}
 	}
 	return nil

@@ -371,3 +371,21 @@ func (q queries) Gauges(ctx context.Context, now time.Time) (Gauges, error) {
 	}
 	return g, q.d.wrap(rows.Err())
 }
+
+// CallbacksWithPending lists the callbacks that have notifications to send.
+func (q queries) CallbacksWithPending(ctx context.Context) ([]int64, error) {
+	rows, err := q.query(ctx, `SELECT DISTINCT callback_id FROM notifications WHERE status IN ('created', 'retry') ORDER BY callback_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out = append(out, id)
+	}
+	return out, q.d.wrap(rows.Err())
+}
