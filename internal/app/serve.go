@@ -195,7 +195,16 @@ func (s *server) start(ctx context.Context) error { return s.jobs.Start(ctx) }
 func (s *server) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.jobs.Stop(ctx); err != nil {
+	if err := s.jobs.Stop(ctx); err == nil {
+		return
+	}
+	// Jobs still running: cancel them. A cancelled poll commits nothing
+	// and hands its job back at once (see jobs' pollOnce), so another
+	// replica, or the next start, repeats it without waiting for a rescue.
+	s.log.Warn("jobs still running after 20 s; cancelling them")
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.jobs.StopAndCancel(ctx); err != nil {
 		s.log.Warn("stopping jobs", "err", err)
 	}
 }

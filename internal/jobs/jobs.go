@@ -192,6 +192,9 @@ func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }
 // Stop finishes the jobs in flight (until ctx ends) and stops.
 func (e *Engine) Stop(ctx context.Context) error { return e.client.Stop(ctx) }
 
+// StopAndCancel stops, cancelling the jobs that are running.
+func (e *Engine) StopAndCancel(ctx context.Context) error { return e.client.StopAndCancel(ctx) }
+
 // Client is River's client, for tests and the console's job view.
 func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
 

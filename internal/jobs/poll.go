@@ -132,7 +132,9 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 	stats, err := e.runner.Run(ctx, target)
 	e.recordQuota(ctx, inst, target)
 	if err != nil {
-		e.cfg.Metrics.Poll("failed", metrics.PollStats{Records: stats.Read})
+		if ctx.Err() == nil {
+			e.cfg.Metrics.Poll("failed", metrics.PollStats{Records: stats.Read})
+		}
 		return e.failed(ctx, inst, p, err)
 	}
 	e.cfg.Metrics.Poll("ok", metrics.PollStats{Records: stats.Read, Created: stats.Created,
