@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,19 +128,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
   Hub calls    Authorization: User %s, Element %s
   Try          curl -H 'Authorization: %s' %s/instances/%d/polls
                curl -H 'Authorization: User %s, Element %s' '%s/hubs/crm/contacts?pageSize=3'
+  CLI          export POLLHOOK_SERVER=%s POLLHOOK_USER_SECRET=%s POLLHOOK_ORGANIZATION_SECRET=%s
+               go run ./cmd/pollhook instances show %d;  go run ./cmd/pollhook events list
 
 Polling contacts, accounts, leads and opportunities every %s (changes made before the demo
 started are not reported). Each notification the receiver gets is printed below. Ctrl-C stops.
 
 `, *churn, base, creds.header(), creds.User, inst.Token, creds.header(), base, inst.ID,
-		creds.User, inst.Token, base, *every)
+		creds.User, inst.Token, base, strings.TrimSuffix(base, api.BasePath), creds.User, creds.Organization, inst.ID, *every)
 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
 		return err
 	}
-	fmt.Fprintf(stdout, "\nstopping: %d notifications received, %d signatures verified\n", recv.count(), recv.verified())
+	recv.mu.Lock()
+	fmt.Fprintf(stdout, "\nstopping: %d notifications (%d events) received, %d signatures verified\n", recv.n, recv.events, recv.good)
+	recv.mu.Unlock()
 	if *keep {
 		fmt.Fprintf(stdout, "the demo's data is in %s\n", dir)
 	}
@@ -152,10 +157,9 @@ type demoReceiver struct {
 	out     io.Writer
 	key     string
 	n, good int
+	events  int
 }
 
-func (d *demoReceiver) count() int    { d.mu.Lock(); defer d.mu.Unlock(); return d.n }
-func (d *demoReceiver) verified() int { d.mu.Lock(); defer d.mu.Unlock(); return d.good }
 
 func (d *demoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
@@ -179,6 +183,7 @@ func (d *demoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d.mu.Lock()
 	d.n++
+	d.events += len(env.Message.Events)
 	if ok {
 		d.good++
 	}
