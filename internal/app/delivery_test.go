@@ -101,11 +101,15 @@ func TestDeliveryEndToEnd(t *testing.T) {
 	}
 
 	// Attempts, and a replay with the same id.
+	// The receiver has answered; the attempt is recorded just after.
 	nid := head.Get("Elements-Webhook-Id")
-	resp, out = h.call("GET", "/notifications/"+nid+"/attempts", h.platform(), nil)
-	want(t, resp, out, 200, "")
 	var attempts []struct{ StatusCode int }
-	json.Unmarshal(out, &attempts)
+	eventually(t, "the recorded attempt", func() bool {
+		resp, out = h.call("GET", "/notifications/"+nid+"/attempts", h.platform(), nil)
+		attempts = nil
+		json.Unmarshal(out, &attempts)
+		return resp.StatusCode == 200 && len(attempts) > 0
+	})
 	if len(attempts) != 1 || attempts[0].StatusCode != 200 {
 		t.Errorf("attempts: %s", out)
 	}

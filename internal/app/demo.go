@@ -160,7 +160,6 @@ type demoReceiver struct {
 	events  int
 }
 
-
 func (d *demoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	if err != nil {

@@ -192,18 +192,29 @@ func (q queries) RecordAttempt(ctx context.Context, n *Notification, a Attempt, 
 		VALUES (?, ?, ?, ?, ?, ?)`, n.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response); err != nil {
 		return err
 	}
-	n.Status, n.Attempts = status, n.Attempts+1
 	set := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?`
 	args := []any{status, now()}
 	if status == NotificationDelivered {
-		n.DeliveredAt = a.At
 		set += `, delivered_at = ?`
 		args = append(args, a.At.UTC())
 	}
-	if _, err := q.exec(ctx, set+` WHERE seq = ?`, append(args, n.Seq)...); err != nil {
+	// Only if nobody touched the notification since it was read: a replay
+	// asked for while it was being sent must not be swallowed by this
+	// attempt's result. It stays pending and goes out again.
+	res, err := q.exec(ctx, set+` WHERE seq = ? AND updated_at = ?`, append(args, n.Seq, n.UpdatedAt.UTC())...)
+	if err != nil {
 		return err
 	}
+	if changed, err := res.RowsAffected(); err != nil {
+		return q.d.wrap(err)
+	} else if changed == 0 {
+		_, err := q.exec(ctx, `UPDATE notifications SET attempts = attempts + 1 WHERE seq = ?`, n.Seq)
+		n.Attempts++
+		return err
+	}
+	n.Status, n.Attempts, n.UpdatedAt = status, n.Attempts+1, args[1].(time.Time)
 	if status == NotificationDelivered {
+		n.DeliveredAt = a.At
 		_, err := q.exec(ctx, `UPDATE events SET status = 'NOTIFIED' WHERE notification_id = ?`, n.Seq)
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -21,6 +22,62 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("Transactions", func(t *testing.T) { t.Parallel(); testTransactions(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testConcurrentWriters(t, open(t)) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
+	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t)) })
+}
+
+// A replay asked for while a notification is being sent survives the
+// attempt's result: the notification stays pending and goes out again.
+func testReplayDuringSend(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	in := newInstance(o, u, "Alpha")
+	if err := s.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var cb *store.Callback
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if cb, err = tx.CallbackFor(ctx, o.ID, "https://hooks.example/x"); err != nil {
+			return err
+		}
+		for _, id := range []string{"n1", "n2"} {
+			n := &store.Notification{ID: id, OrgID: o.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}")}
+			if err := tx.InsertNotification(ctx, n, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := s.PendingNotifications(ctx, cb.ID, 10)
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("pending: %v %v", pending, err)
+	}
+	// n1 is replayed while in flight; n2 is not.
+	replayed, err := s.NotificationByID(ctx, o.ID, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replay(ctx, replayed); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range pending {
+		if err := s.RecordAttempt(ctx, n, store.Attempt{At: time.Now(), StatusCode: 200}, store.NotificationDelivered); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]string{"n1": store.NotificationCreated, "n2": store.NotificationDelivered} {
+		n, err := s.NotificationByID(ctx, o.ID, id)
+		if err != nil || n.Status != want || n.Attempts != 1 {
+			t.Errorf("%s: %+v %v; want status %s after 1 attempt", id, n, err, want)
+		}
+	}
+	again, _ := s.PendingNotifications(ctx, cb.ID, 10)
+	if len(again) != 1 || again[0].ID != "n1" {
+		t.Errorf("pending after the attempts: %v", again)
+	}
 }
 
 // seed makes an organization with one user.
