@@ -164,6 +164,10 @@ func checkDelivered(t *testing.T, dsn string, instanceID int64, hook *hookServer
 	defer hook.mu.Unlock()
 	got := map[string]string{}
 	for i, h := range hook.heads {
+		var env struct{ Message struct{ InstanceID int64 } }
+		if json.Unmarshal(hook.bodies[i], &env); env.Message.InstanceID != instanceID {
+			continue // another instance's
+		}
 		id := h.Get("Elements-Webhook-Id")
 		if prev, ok := got[id]; ok && prev != string(hook.bodies[i]) {
 			t.Errorf("notification %s arrived twice with different bodies", id)
@@ -325,4 +329,141 @@ func TestFailoverBetweenReplicas(t *testing.T) {
 	checkDelivered(t, dsn, in.ID, hook)
 	b.kill()
 	checkOracle(t, dsn, in.ID, s, since)
+}
+
+// Three replicas on one PostgreSQL database share the polling and the
+// delivery of several instances while records churn; the one running a
+// job is killed with SIGKILL; the survivors take over its polls and
+// callbacks. Every change is reported once (the oracle), every
+// notification delivered, repeats only as retries with the same id.
+func TestScaleOutThreeReplicas(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("scale-out test: runs for about a minute")
+	}
+	dsn := testdb.FreshSchema(t, testdb.PostgresURL(t))
+	seed := uint64(time.Now().UnixNano())
+	s := sim.New(sim.Config{Records: 30, Seed: seed, RateLimit: -1})
+	s.SetFaults(sim.Faults{Latency: sim.Duration(30 * time.Millisecond)})
+	simSrv := httptest.NewServer(s.Handler())
+	t.Cleanup(simSrv.Close)
+	args := []string{"--database", dsn, "--encryption-key", seal.NewKey("k1"), "--interval-unit", "1s",
+		"--poll-timeout", "5s", "--job-rescue-after", "6s"}
+	dirA := t.TempDir()
+	replicas := []*process{startProcess(t, append(args, "--data-dir", dirA)...)}
+	creds, err := readCredentials(filepath.Join(dirA, "credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		replicas = append(replicas, startProcess(t, append(args, "--data-dir", t.TempDir())...))
+	}
+	hook := newHookServer(t, func() int { time.Sleep(10 * time.Millisecond); return 200 })
+	var instances []instanceJSON
+	for i := range 4 {
+		// Each through another replica, each with its own callback.
+		instances = append(instances, createPolled(t, replicas[i%3], creds, s, simSrv.URL+"/v3.1", fmt.Sprintf("%s/hook/%d", hook.srv.URL, i)))
+	}
+	since := int64(len(s.Journal(0)))
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	workers := func() map[string]int {
+		out := map[string]int{}
+		rows, err := st.DB().Query(`SELECT attempted_by[array_length(attempted_by, 1)], state FROM river_job
+			WHERE kind IN ('poll', 'deliver') AND attempted_by IS NOT NULL`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var by, state string
+			rows.Scan(&by, &state)
+			out[by]++
+			if state == "running" {
+				out["running:"+by]++
+			}
+		}
+		return out
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	churned := make(chan struct{})
+	go func() { s.Churn(ctx, 20); close(churned) }()
+	// The work spreads: every replica has run jobs.
+	eventually(t, "jobs run by all three replicas", func() bool {
+		w := workers()
+		n := 0
+		for _, p := range replicas {
+			if w[replicaOf(p)] > 0 {
+				n++
+			}
+		}
+		return n == 3
+	})
+	// Kill the replica running a job, mid-run.
+	var victim *process
+	eventually(t, "a replica running a job", func() bool {
+		w := workers()
+		for _, p := range replicas {
+			if w["running:"+replicaOf(p)] > 0 {
+				victim = p
+				return true
+			}
+		}
+		return false
+	})
+	victim.kill()
+	killed := time.Now()
+	time.Sleep(3 * time.Second) // more changes while the survivors take over
+	stop()
+	<-churned
+	for _, in := range instances {
+		settled(t, dsn, in.ID, killed)
+	}
+	t.Logf("the survivors polled every resource of every instance %s after the kill", time.Since(killed).Round(time.Second))
+	for _, in := range instances {
+		settled(t, dsn, in.ID, time.Now().Add(time.Second))
+		checkDelivered(t, dsn, in.ID, hook)
+	}
+	// The dead replica's jobs now belong to the survivors.
+	w := workers()
+	dead := replicaOf(victim)
+	var jobs []string
+	rows, err := st.DB().Query(`SELECT kind || ' ' || args::text FROM river_job
+		WHERE kind IN ('poll', 'deliver') AND state NOT IN ('completed', 'cancelled', 'discarded')
+		AND attempted_by[array_length(attempted_by, 1)] = $1`, dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var j string
+		rows.Scan(&j)
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if len(jobs) > 0 {
+		t.Errorf("jobs still last run by the dead replica %s: %v (workers %v)", dead, jobs, w)
+	}
+	for _, p := range replicas {
+		if p != victim {
+			p.kill()
+		}
+	}
+	for _, in := range instances {
+		if n := checkOracle(t, dsn, in.ID, s, since); n == 0 {
+			t.Errorf("instance %d reported no events", in.ID)
+		}
+	}
+	if t.Failed() {
+		t.Logf("seed %d", seed)
+	}
+}
+
+// replicaOf is the job engine's name for a replica (jobs.ReplicaID).
+func replicaOf(p *process) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, p.cmd.Process.Pid)
 }

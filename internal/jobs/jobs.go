@@ -10,6 +10,8 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -138,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	rc := &river.Config{
+		ID:                   ReplicaID(),
 		Logger:               e.log,
 		JobTimeout:           cfg.PollTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
@@ -167,6 +170,20 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.client = client
 	return e, nil
 }
+
+// ReplicaID names an engine in the job tables (river_job.attempted_by,
+// leadership): host and process id, so an operator can tell replicas
+// apart, and a count when a process runs several engines (tests).
+func ReplicaID() string {
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s-%d", cmp.Or(host, "pollhook"), os.Getpid())
+	if n := engines.Add(1); n > 1 {
+		id += fmt.Sprintf("-%d", n)
+	}
+	return id
+}
+
+var engines atomic.Int64
 
 // recoverOrphans frees the jobs a killed process left running. An SQLite
 // file serves one process, so at start nothing can be running: the jobs
