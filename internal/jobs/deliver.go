@@ -30,6 +30,17 @@ const (
 	// asleep yet), so a job that just delivered looks again soon.
 	deliverIdle     = 30 * time.Second
 	deliverIdleBusy = 2 * time.Second
+	// deliverHold is how long a job that has just delivered stays on,
+	// waiting for more: a notification committed in this process wakes it
+	// at once, one committed by another replica is seen within
+	// deliverRecheck. A steady trickle is then sent within milliseconds
+	// instead of waiting for River to fetch the job again.
+	deliverHold    = 2 * time.Second
+	deliverRecheck = 100 * time.Millisecond
+	// deliverBatch is how many notifications one pass reads and records in
+	// one transaction: the database work per notification shrinks, the
+	// order stays.
+	deliverBatch = 64
 	// deliverBudget bounds one job run, so many busy callbacks share workers.
 	deliverBudget = 30 * time.Second
 )
@@ -72,6 +83,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // (the one that adds its notifications), waking its job if it sleeps
 // while the callback is healthy; a failing callback keeps its schedule.
 func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) error {
+	tx.AfterCommit(func() { e.wakers.signal(callbackID) })
 	res, err := e.client.InsertTx(ctx, tx.SQL(), DeliverArgs{CallbackID: callbackID}, nil)
 	if err != nil || !res.UniqueSkippedAsDuplicate {
 		return err
@@ -137,6 +149,40 @@ func (w *wakeWorker) Work(ctx context.Context, job *river.Job[WakeArgs]) error {
 	return nil
 }
 
+// wakers lets a commit in this process wake the delivery job holding its
+// callback at once.
+type wakers struct {
+	mu sync.Mutex
+	ch map[int64]chan struct{}
+}
+
+func (w *wakers) signal(callbackID int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.ch[callbackID] <- struct{}{}:
+	default:
+	}
+}
+
+// listen registers for a callback's signals until the returned func runs.
+func (w *wakers) listen(callbackID int64) (<-chan struct{}, func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = map[int64]chan struct{}{}
+	}
+	c := make(chan struct{}, 1)
+	w.ch[callbackID] = c
+	return c, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.ch[callbackID] == c {
+			delete(w.ch, callbackID)
+		}
+	}
+}
+
 // sendTarget is how one instance's notifications are sent.
 type sendTarget struct {
 	key     string // event.notification.signature.key
@@ -150,6 +196,9 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 	deadline := time.Now().Add(deliverBudget)
 	targets := map[int64]*sendTarget{}
 	idle := deliverIdle
+	wake, stop := e.wakers.listen(callbackID)
+	defer stop()
+	var active time.Time // when this run last sent something
 	for time.Now().Before(deadline) {
 		cb, err := st.GetCallback(ctx, 0, callbackID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -164,7 +213,7 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 		case cb.State == store.CallbackRetrying && cb.NextAttemptAt.After(now):
 			return cb.NextAttemptAt.Sub(now), nil
 		}
-		batch := e.cfg.DeliveryConcurrency
+		batch := deliverBatch
 		if cb.State == store.CallbackRetrying {
 			batch = 1 // the queue waits behind its head: no retry storm
 		}
@@ -173,40 +222,76 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			return 0, err
 		}
 		if len(pending) == 0 {
-			return idle, nil
-		}
-		idle = deliverIdleBusy
-		results := make([]delivery.Result, len(pending))
-		var wg sync.WaitGroup
-		for i, n := range pending {
-			t, err := e.sendTarget(ctx, n.InstanceID, targets)
-			if err != nil {
-				results[i] = delivery.Result{Err: err.Error()}
-				continue
+			hold := time.Until(active.Add(deliverHold))
+			if active.IsZero() || hold <= 0 {
+				return idle, nil
 			}
-			wg.Go(func() {
-				h := t.headers.Clone()
-				delivery.Sign(h, t.key, n.ID, n.Body, time.Now())
-				results[i] = e.sender.Send(ctx, cb.URL, h, n.Body)
-			})
+			timer := time.NewTimer(min(hold, deliverRecheck))
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-timer.C:
+			}
+			timer.Stop()
+			if ctx.Err() != nil {
+				return 0, nil
+			}
+			continue
 		}
-		wg.Wait()
+		idle, active = deliverIdleBusy, time.Now()
+		// Send in order, DeliveryConcurrency at a time, stopping at the
+		// first failure (the queue waits behind it) or when the run's
+		// budget is spent; then record every attempt in one transaction.
+		results := make([]delivery.Result, len(pending))
+		sent, failed := 0, false
+		for sent < len(pending) && !failed && ctx.Err() == nil && time.Now().Before(deadline) {
+			group := pending[sent:min(sent+e.cfg.DeliveryConcurrency, len(pending))]
+			var wg sync.WaitGroup
+			for j, n := range group {
+				i := sent + j
+				t, err := e.sendTarget(ctx, n.InstanceID, targets)
+				if err != nil {
+					results[i] = delivery.Result{Err: err.Error()}
+					continue
+				}
+				wg.Go(func() {
+					h := t.headers.Clone()
+					delivery.Sign(h, t.key, n.ID, n.Body, time.Now())
+					results[i] = e.sender.Send(ctx, cb.URL, h, n.Body)
+				})
+			}
+			wg.Wait()
+			for j := range group {
+				failed = failed || !results[sent+j].OK()
+			}
+			sent += len(group)
+		}
 		if ctx.Err() != nil {
 			return 0, nil // shutting down: whatever was not recorded is sent again, same ids
 		}
-		failed := false
-		for i, n := range pending {
-			r := results[i]
-			status := store.NotificationDelivered
-			if r.OK() {
-				e.cfg.Metrics.Attempt("delivered", now.Sub(n.CreatedAt))
-			} else {
-				status, failed = store.NotificationRetry, true
-				e.cfg.Metrics.Attempt("failed", 0)
+		pending, results = pending[:sent], results[:sent]
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			for i, n := range pending {
+				r := results[i]
+				status := store.NotificationDelivered
+				if !r.OK() {
+					status = store.NotificationRetry
+				}
+				a := store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}
+				if err := tx.RecordAttempt(ctx, n, a, status); err != nil {
+					return err
+				}
 			}
-			a := store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}
-			if err := st.RecordAttempt(ctx, n, a, status); err != nil {
-				return 0, err
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		for i, n := range pending {
+			if results[i].OK() {
+				e.cfg.Metrics.Attempt("delivered", e.cfg.Now().Sub(n.CreatedAt))
+			} else {
+				e.cfg.Metrics.Attempt("failed", 0)
 			}
 		}
 		if !failed {

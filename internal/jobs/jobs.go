@@ -66,7 +66,7 @@ type Config struct {
 	// Delivery.
 	AllowPrivateCallbacks bool            // send to loopback and private addresses (tests, demos)
 	DeliveryTimeout       time.Duration   // per attempt; default 15 s
-	DeliveryConcurrency   int             // per callback; default 4
+	DeliveryConcurrency   int             // per callback; default 1 (in order)
 	Schedule              []time.Duration // retry offsets from the first failure; default Cloud Elements'
 	Jitter                func() float64  // default random; tests fix it
 	// Retention is how long events, notifications and attempts are kept.
@@ -85,6 +85,7 @@ type Engine struct {
 	client *river.Client[*sql.Tx]
 	runner *poller.Runner
 	sender *delivery.Sender
+	wakers wakers
 }
 
 func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {

@@ -133,8 +133,13 @@ func (s *Store) Close() error { return s.db.Close() }
 // Tx is a transaction with the store's queries.
 type Tx struct {
 	queries
-	tx *sql.Tx
+	tx          *sql.Tx
+	afterCommit []func()
 }
+
+// AfterCommit runs fn once the transaction has committed (never if it
+// rolls back): for signals that must not run ahead of the data.
+func (t *Tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
 
 // SQL is the underlying transaction, so that jobs can be inserted in it.
 func (t *Tx) SQL() *sql.Tx { return t.tx }
@@ -146,12 +151,16 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{queries: queries{ex: tx, d: s.d}, tx: tx}); err != nil {
+	t := &Tx{queries: queries{ex: tx, d: s.d}, tx: tx}
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, f := range t.afterCommit {
+		f()
 	}
 	return nil
 }

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/bench"
+)
+
+// runBench: `pollhook bench delivery` measures pollhook on this machine,
+// each figure beside a baseline from the same run (docs/BENCHMARKS.md).
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "delivery" {
+		fmt.Fprintln(stderr, "usage: pollhook bench delivery [--database DSN] [--notifications N] [--callbacks N] [--rate R] [--duration D]")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("pollhook bench delivery", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.DeliveryConfig
+	fs.StringVar(&cfg.Database, "database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
+	fs.IntVar(&cfg.Notifications, "notifications", 5000, "notifications stored, then drained (throughput)")
+	fs.IntVar(&cfg.Callbacks, "callbacks", 8, "callback URLs (each is delivered in order, one at a time)")
+	fs.Float64Var(&cfg.Rate, "rate", 50, "offered notifications per second in the latency phase")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
+	res, err := bench.Delivery(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res.Format())
+	return nil
+}
