@@ -270,20 +270,17 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			return 0, nil // shutting down: whatever was not recorded is sent again, same ids
 		}
 		pending, results = pending[:sent], results[:sent]
-		err = st.InTx(ctx, func(tx *store.Tx) error {
-			for i, n := range pending {
-				r := results[i]
-				status := store.NotificationDelivered
-				if !r.OK() {
-					status = store.NotificationRetry
-				}
-				a := store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}
-				if err := tx.RecordAttempt(ctx, n, a, status); err != nil {
-					return err
-				}
+		record := make([]store.AttemptResult, len(pending))
+		for i, n := range pending {
+			r := results[i]
+			status := store.NotificationDelivered
+			if !r.OK() {
+				status = store.NotificationRetry
 			}
-			return nil
-		})
+			record[i] = store.AttemptResult{Notification: n, Status: status,
+				Attempt: store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}}
+		}
+		err = st.InTx(ctx, func(tx *store.Tx) error { return tx.RecordAttempts(ctx, record) })
 		if err != nil {
 			return 0, err
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 )
 
@@ -220,6 +221,115 @@ func (q queries) RecordAttempt(ctx context.Context, n *Notification, a Attempt, 
 	}
 	return nil
 }
+
+// AttemptResult is one attempt to record with RecordAttempts.
+type AttemptResult struct {
+	Notification *Notification
+	Attempt      Attempt
+	Status       string // NotificationDelivered or NotificationRetry
+}
+
+// RecordAttempts records a pass of attempts in a few statements, whatever
+// their number, with RecordAttempt's rule: a notification changed since
+// it was read (replayed meanwhile) keeps its status and goes out again.
+func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	cast := func(typ string) string {
+		if t.d.name == Postgres {
+			return "?::" + typ
+		}
+		return "?"
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(results)*6)
+	b.WriteString(`INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response) VALUES `)
+	for i, r := range results {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		a := r.Attempt
+		args = append(args, r.Notification.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
+	}
+	if _, err := t.exec(ctx, b.String(), args...); err != nil {
+		return err
+	}
+	at := now()
+	changed := map[int64]bool{}
+	for _, status := range []string{NotificationDelivered, NotificationRetry} {
+		b.Reset()
+		args = args[:0]
+		var deliveredAt any
+		for _, r := range results {
+			if r.Status != status {
+				continue
+			}
+			if len(args) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + cast("bigint") + ", " + cast("timestamptz") + ")")
+			args = append(args, r.Notification.Seq, r.Notification.UpdatedAt.UTC())
+			if status == NotificationDelivered {
+				deliveredAt = r.Attempt.At.UTC() // one pass: one attempt time
+			}
+		}
+		if len(args) == 0 {
+			continue
+		}
+		q := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?, delivered_at = COALESCE(?, delivered_at)
+			FROM (SELECT column1 AS seq, column2 AS read_at FROM (VALUES ` + b.String() + `) AS vv) AS v
+			WHERE notifications.seq = v.seq AND notifications.updated_at = v.read_at RETURNING notifications.seq`
+		var dat any = deliveredAt
+		if t.d.name == Postgres && deliveredAt == nil {
+			dat = sql.NullTime{}
+		}
+		rows, err := t.query(ctx, q, append([]any{status, at, dat}, args...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return t.d.wrap(err)
+			}
+			changed[seq] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t.d.wrap(err)
+		}
+	}
+	var untouched, notified []any
+	for _, r := range results {
+		n := r.Notification
+		if !changed[n.Seq] {
+			untouched = append(untouched, n.Seq)
+			n.Attempts++
+			continue
+		}
+		n.Status, n.Attempts, n.UpdatedAt = r.Status, n.Attempts+1, at
+		if r.Status == NotificationDelivered {
+			n.DeliveredAt = r.Attempt.At
+			notified = append(notified, n.Seq)
+		}
+	}
+	if len(untouched) > 0 {
+		if _, err := t.exec(ctx, `UPDATE notifications SET attempts = attempts + 1 WHERE seq IN (`+placeholders(len(untouched))+`)`, untouched...); err != nil {
+			return err
+		}
+	}
+	if len(notified) > 0 {
+		if _, err := t.exec(ctx, `UPDATE events SET status = 'NOTIFIED' WHERE notification_id IN (`+placeholders(len(notified))+`)`, notified...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // QueueAll holds a suspended callback's waiting notifications.
 func (q queries) QueueAll(ctx context.Context, callbackID int64) error {
