@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/bench"
@@ -25,8 +27,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Callbacks, "callbacks", 8, "callback URLs (each is delivered in order, one at a time)")
 	fs.Float64Var(&cfg.Rate, "rate", 50, "offered notifications per second in the latency phase")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	res, err := bench.Delivery(ctx, cfg)
