@@ -15,8 +15,12 @@ import (
 // runBench: `pollhook bench delivery` measures pollhook on this machine,
 // each figure beside a baseline from the same run (docs/BENCHMARKS.md).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "polling" {
+		return runBenchPolling(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "delivery" {
 		fmt.Fprintln(stderr, "usage: pollhook bench delivery [--database DSN] [--notifications N] [--callbacks N] [--rate R] [--duration D]")
+		fmt.Fprintln(stderr, "       pollhook bench polling [--database DSN] [--instance-resources N] [--interval N] [--interval-unit D] [--duration D]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("pollhook bench delivery", flag.ContinueOnError)
@@ -44,6 +48,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	res, err := bench.Delivery(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res.Format())
+	return nil
+}
+
+func runBenchPolling(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pollhook bench polling", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.PollingConfig
+	fs.StringVar(&cfg.Database, "database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
+	fs.IntVar(&cfg.InstanceResources, "instance-resources", 10000, "polled resources (instances × 4)")
+	fs.IntVar(&cfg.Interval, "interval", 15, "event.poller.refresh_interval of every instance")
+	fs.DurationVar(&cfg.IntervalUnit, "interval-unit", time.Second, "what one interval unit means (a minute in production; 1s compresses time 60×)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after one interval of warm-up (default two intervals)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
+	res, err := bench.Polling(ctx, cfg)
 	if err != nil {
 		return err
 	}

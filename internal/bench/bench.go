@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/auth"
@@ -108,6 +109,8 @@ type rig struct {
 	sim    *sim.Sim
 	simURL string
 	simSrv *http.Server
+	// requests counts requests to the simulator.
+	requests atomic.Int64
 	tmp    string
 }
 
@@ -135,7 +138,11 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 		r.close()
 		return nil, err
 	}
-	r.simSrv = &http.Server{Handler: r.sim.Handler()}
+	h := r.sim.Handler()
+	r.simSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.requests.Add(1)
+		h.ServeHTTP(w, req)
+	})}
 	go r.simSrv.Serve(ln)
 	r.simURL = "http://" + ln.Addr().String() + "/v3.1"
 	keys, _ := seal.Parse(seal.NewKey("k1"))
@@ -167,7 +174,10 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 // create makes an instance through the instance service, as the API does.
 func (r *rig) create(ctx context.Context, name, callback string, refresh int, pollers map[string]any) (*instance.View, error) {
 	cfg := map[string]any{"password": r.sim.APIKey(), "base.url": r.simURL, "event.notification.enabled": true,
-		"event.poller.refresh_interval": refresh, "event.poller.configuration": pollers}
+		"event.poller.refresh_interval": refresh}
+	if pollers != nil {
+		cfg["event.poller.configuration"] = pollers
+	}
 	if callback != "" {
 		cfg["event.notification.callback.url"] = callback
 	}

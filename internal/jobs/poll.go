@@ -121,6 +121,9 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 			return due.Sub(now), nil
 		}
 	}
+	if !p.RunNow && !p.LastRunAt.IsZero() && p.PausedReason == "" && p.Failures == 0 {
+		e.cfg.Metrics.PollStarted(now.Sub(p.LastRunAt.Add(p.Interval)))
+	}
 	target, err := e.target(inst, a.Resource)
 	if err != nil {
 		// The stored configuration cannot be used (a key that no longer

@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/metrics"
+	sim "github.com/pollhook/pollhook/internal/sim/insightly"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// PollingConfig says how many polls the polling benchmark schedules.
+type PollingConfig struct {
+	Database          string        // "" for a temporary SQLite file
+	InstanceResources int           // instances × 4 resources; default 10,000
+	Interval          int           // event.poller.refresh_interval; default 15
+	IntervalUnit      time.Duration // what one unit means; default 1 s (compressed time; a minute in production)
+	Duration          time.Duration // measured, after one interval of warm-up; default two intervals
+	Progress          func(format string, args ...any)
+}
+
+// PollingResult is what it measured. Nothing changes upstream, so every
+// poll is idle: the cost of polling itself.
+type PollingResult struct {
+	Dialect           string
+	InstanceResources int
+	Interval          time.Duration
+	Offered           float64 // polls/s the schedule asks for
+	Sustained         float64 // polls/s that ran in the window
+	Polls             int
+	LateP50, LateP99  time.Duration // from due to start
+	RequestsPerPoll   float64       // upstream requests per idle poll (1 is the target)
+	RSS               int64         // peak resident set of the process, bytes
+	DatabaseBytes     int64
+	Setup             time.Duration
+}
+
+// Polling measures polls of idle resources at scale.
+func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
+	if cfg.InstanceResources <= 0 {
+		cfg.InstanceResources = 10000
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 15
+	}
+	if cfg.IntervalUnit <= 0 {
+		cfg.IntervalUnit = time.Second
+	}
+	interval := time.Duration(cfg.Interval) * cfg.IntervalUnit
+	if cfg.Duration <= 0 {
+		cfg.Duration = 2 * interval
+	}
+	progress := cfg.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	m := metrics.New(nil)
+	var (
+		mu    sync.Mutex
+		lates []time.Duration
+		on    atomic.Bool
+	)
+	m.OnPollStart = func(late time.Duration) {
+		if on.Load() {
+			mu.Lock()
+			lates = append(lates, late)
+			mu.Unlock()
+		}
+	}
+	r, err := newRig(ctx, cfg.Database, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m})
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	requests := &r.requests
+	res := &PollingResult{Dialect: r.st.Dialect(), InstanceResources: cfg.InstanceResources, Interval: interval,
+		Offered: float64(cfg.InstanceResources) / interval.Seconds()}
+
+	// Instances through the instance service, as the API makes them; the
+	// engine is not running yet, so they all start together below.
+	instances := (cfg.InstanceResources + 3) / 4
+	progress("creating %d instances (%d instance-resources) on %s", instances, instances*4, res.Dialect)
+	start := time.Now()
+	var created atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < instances; i += 8 {
+				if _, err := r.create(ctx, fmt.Sprintf("poll %d", i), "http://127.0.0.1:9/idle", cfg.Interval, nil); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				if n := created.Add(1); n%1000 == 0 {
+					progress("%d instances", n)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	res.Setup = time.Since(start)
+	res.InstanceResources = instances * 4
+	res.Offered = float64(res.InstanceResources) / interval.Seconds()
+
+	progress("polling: one interval (%s) of warm-up, then %s measured", interval, cfg.Duration)
+	if err := r.engine.Start(ctx); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(interval + interval/2):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	req0, polls0 := requests.Load(), okPolls(r, ctx)
+	on.Store(true)
+	select {
+	case <-time.After(cfg.Duration):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	on.Store(false)
+	req1, polls1 := requests.Load(), okPolls(r, ctx)
+	res.Polls = int(polls1 - polls0)
+	res.Sustained = float64(res.Polls) / cfg.Duration.Seconds()
+	if res.Polls > 0 {
+		res.RequestsPerPoll = float64(req1-req0) / float64(res.Polls)
+	}
+	mu.Lock()
+	sorted := sortedDurations(lates)
+	mu.Unlock()
+	res.LateP50, res.LateP99 = percentile(sorted, 0.5), percentile(sorted, 0.99)
+	res.RSS = peakRSS()
+	res.DatabaseBytes = databaseBytes(ctx, r)
+	return res, nil
+}
+
+// okPolls counts poll runs so far, from the polls table (idle polls do
+// not fail: the simulator has no limits here).
+func okPolls(r *rig, ctx context.Context) int64 {
+	var n int64
+	r.st.DB().QueryRowContext(ctx, `SELECT COALESCE(SUM(runs), 0) FROM polls`).Scan(&n)
+	return n
+}
+
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func databaseBytes(ctx context.Context, r *rig) int64 {
+	if r.st.Dialect() == store.Postgres {
+		var n int64
+		r.st.DB().QueryRowContext(ctx, `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n)
+		return n
+	}
+	var total int64
+	if r.tmp != "" {
+		matches, _ := filepath.Glob(filepath.Join(r.tmp, "bench.db*"))
+		for _, f := range matches {
+			if st, err := os.Stat(f); err == nil {
+				total += st.Size()
+			}
+		}
+	}
+	return total
+}
+
+// Format prints the result.
+func (r *PollingResult) Format() string {
+	return fmt.Sprintf(`polling on %s: %d instance-resources every %s, nothing changing upstream
+  offered                     %8.1f polls/s
+  sustained                   %8.1f polls/s  (%d polls measured)
+  start delay                 p50 %s  p99 %s
+  upstream requests per poll  %8.2f
+  peak RSS                    %8.0f MiB  (pollhook, the simulator and the bench in one process)
+  database                    %8.1f MiB
+  setup                       %s to create the instances
+`, r.Dialect, r.InstanceResources, r.Interval, r.Offered, r.Sustained, r.Polls,
+		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll,
+		float64(r.RSS)/(1<<20), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second))
+}
