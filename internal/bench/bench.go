@@ -111,7 +111,7 @@ type rig struct {
 	simSrv *http.Server
 	// requests counts requests to the simulator.
 	requests atomic.Int64
-	tmp    string
+	tmp      string
 }
 
 // newRig opens dsn ("" for a temporary SQLite file) and an engine that
