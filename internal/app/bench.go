@@ -35,17 +35,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	res, err := bench.Delivery(ctx, cfg)
 	if err != nil {
@@ -63,10 +57,17 @@ func runBenchPolling(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&cfg.InstanceResources, "instance-resources", 10000, "polled resources (instances × 4)")
 	fs.IntVar(&cfg.Interval, "interval", 15, "event.poller.refresh_interval of every instance")
 	fs.DurationVar(&cfg.IntervalUnit, "interval-unit", time.Second, "what one interval unit means (a minute in production; 1s compresses time 60×)")
-	fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after one interval of warm-up (default two intervals)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after the warm-up (default two intervals)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "job workers (default the server's)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	stop, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 	res, err := bench.Polling(ctx, cfg)
 	if err != nil {
@@ -74,4 +75,20 @@ func runBenchPolling(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprint(stdout, res.Format())
 	return nil
+}
+
+// startProfile starts a CPU profile into path ("" for none).
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

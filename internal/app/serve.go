@@ -44,6 +44,7 @@ type serverConfig struct {
 	IntervalUnit          time.Duration
 	PollTimeout           time.Duration
 	RescueAfter           time.Duration
+	Workers               int
 
 	// Set by tests: our clock, and how often idle workers look for jobs.
 	now           func() time.Time
@@ -83,6 +84,7 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IntervalUnit, "interval-unit", envDuration("POLLHOOK_INTERVAL_UNIT", time.Minute), "what one unit of event.poller.refresh_interval means; shorten it for demos and tests only ($POLLHOOK_INTERVAL_UNIT)")
 	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration("POLLHOOK_POLL_TIMEOUT", jobs.PollTimeoutDefault), "longest one poll run may take ($POLLHOOK_POLL_TIMEOUT)")
 	fs.DurationVar(&c.RescueAfter, "job-rescue-after", envDuration("POLLHOOK_JOB_RESCUE_AFTER", jobs.RescueAfterDefault), "how long a job held by a dead replica waits before another takes it; more than --poll-timeout ($POLLHOOK_JOB_RESCUE_AFTER)")
+	fs.IntVar(&c.Workers, "workers", int(envFloat("POLLHOOK_WORKERS", jobs.WorkersDefault)), "jobs (polls, deliveries) run at once by this process ($POLLHOOK_WORKERS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("POLLHOOK_LOG_FORMAT", "text"), "text (logfmt) or json, one object a line ($POLLHOOK_LOG_FORMAT)")
 }
@@ -166,7 +168,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	m := metrics.New(st)
 	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now, Metrics: m,
 		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
-		RescueAfter: cfg.RescueAfter, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
+		RescueAfter: cfg.RescueAfter, Workers: cfg.Workers, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
 		st.Close()
 		return nil, err
 	}

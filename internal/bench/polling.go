@@ -25,6 +25,7 @@ type PollingConfig struct {
 	Interval          int           // event.poller.refresh_interval; default 15
 	IntervalUnit      time.Duration // what one unit means; default 1 s (compressed time; a minute in production)
 	Duration          time.Duration // measured, after one interval of warm-up; default two intervals
+	Workers           int           // job workers; default the engine's
 	Progress          func(format string, args ...any)
 }
 
@@ -42,6 +43,7 @@ type PollingResult struct {
 	RSS               int64         // peak resident set of the process, bytes
 	DatabaseBytes     int64
 	Setup             time.Duration
+	Backlog           int // resources never polled when the warm-up ended (the schedule is beyond reach)
 }
 
 // Polling measures polls of idle resources at scale.
@@ -76,7 +78,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 			mu.Unlock()
 		}
 	}
-	r, err := newRig(ctx, cfg.Database, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m})
+	r, err := newRig(ctx, cfg.Database, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m, Workers: cfg.Workers})
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +121,27 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	if err := r.engine.Start(ctx); err != nil {
 		return nil, err
 	}
+	// Warm-up: every resource polled once (a first poll has no due time
+	// to be late against), then half an interval more.
+	warm := time.Now().Add(3*interval + 30*time.Second)
+	for {
+		var never int
+		r.st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM polls WHERE runs = 0`).Scan(&never)
+		if never == 0 {
+			break
+		}
+		if time.Now().After(warm) {
+			res.Backlog = never
+			break
+		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	select {
-	case <-time.After(interval + interval/2):
+	case <-time.After(interval / 2):
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -199,8 +220,15 @@ func (r *PollingResult) Format() string {
   upstream requests per poll  %8.2f
   peak RSS                    %8.0f MiB  (pollhook, the simulator and the bench in one process)
   database                    %8.1f MiB
-  setup                       %s to create the instances
+  setup                       %s to create the instances%s
 `, r.Dialect, r.InstanceResources, r.Interval, r.Offered, r.Sustained, r.Polls,
 		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll,
-		float64(r.RSS)/(1<<20), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second))
+		float64(r.RSS)/(1<<20), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second), backlog(r.Backlog))
+}
+
+func backlog(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n  BACKLOG                     %d resources still never polled after three intervals", n)
 }
