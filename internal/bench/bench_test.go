@@ -1,8 +1,8 @@
 package bench
 
 import (
-	"math"
 	"context"
+	"math"
 	"testing"
 	"time"
 )
