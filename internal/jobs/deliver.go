@@ -266,8 +266,16 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			}
 			sent += len(group)
 		}
-		if ctx.Err() != nil {
-			return 0, nil // shutting down: whatever was not recorded is sent again, same ids
+		stopping := ctx.Err() != nil
+		if stopping {
+			// Shutting down: record the deliveries that completed, so a
+			// stop resends as little as possible; the rest is sent again
+			// after the restart, same ids.
+			sent = 0
+			for sent < len(results) && results[sent].OK() {
+				sent++
+			}
+			ctx = context.WithoutCancel(ctx)
 		}
 		pending, results = pending[:sent], results[:sent]
 		record := make([]store.AttemptResult, len(pending))
@@ -290,6 +298,9 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			} else {
 				e.cfg.Metrics.Attempt("failed", 0)
 			}
+		}
+		if stopping {
+			return 0, nil
 		}
 		if !failed {
 			if cb.State != store.CallbackActive {
