@@ -18,9 +18,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "polling" {
 		return runBenchPolling(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "change" {
+		return runBenchChange(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "delivery" {
 		fmt.Fprintln(stderr, "usage: pollhook bench delivery [--database DSN] [--notifications N] [--callbacks N] [--rate R] [--duration D]")
 		fmt.Fprintln(stderr, "       pollhook bench polling [--database DSN] [--instance-resources N] [--interval N] [--interval-unit D] [--duration D]")
+		fmt.Fprintln(stderr, "       pollhook bench change [--database DSN] [--instances N] [--churn R] [--interval N] [--interval-unit D] [--duration D]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("pollhook bench delivery", flag.ContinueOnError)
@@ -91,4 +95,26 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func runBenchChange(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pollhook bench change", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.ChangeConfig
+	fs.StringVar(&cfg.Database, "database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
+	fs.IntVar(&cfg.Instances, "instances", 4, "instances, each polling contacts, accounts, leads and opportunities")
+	fs.Float64Var(&cfg.Churn, "churn", 5, "simulator changes per second")
+	fs.IntVar(&cfg.Interval, "interval", 1, "event.poller.refresh_interval")
+	fs.DurationVar(&cfg.IntervalUnit, "interval-unit", 5*time.Second, "what one interval unit means (a minute in production)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "how long the simulator churns (default six intervals)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
+	res, err := bench.Change(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, res.Format())
+	return nil
 }
