@@ -23,7 +23,7 @@ func commands() []command {
 		{"serve", "run the pollhook server (API, poller, delivery)", runServe},
 		{"users", "manage API users (users create)", runUsers},
 		{"sim", "run a simulator of an upstream API (sim insightly)", runSim},
-		{"bench", "measure delivery on this machine against a plain Go sender (bench delivery)", runBench},
+		{"bench", "measure pollhook on this machine (bench delivery|polling|change)", runBench},
 		{"database", "back up the SQLite file, or copy everything to another database (database backup|copy)", runDatabase},
 		{"instances", "manage a running server's instances (list, show, create, delete)", instancesCommand()},
 		{"events", "read events and replay their notifications (list, show, replay)", eventsCommand()},

@@ -12,73 +12,91 @@ import (
 	"github.com/pollhook/pollhook/internal/bench"
 )
 
-// runBench: `pollhook bench delivery` measures pollhook on this machine,
-// each figure beside a baseline from the same run (docs/BENCHMARKS.md).
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "polling" {
-		return runBenchPolling(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "change" {
-		return runBenchChange(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "delivery" {
-		fmt.Fprintln(stderr, "usage: pollhook bench delivery [--database DSN] [--notifications N] [--callbacks N] [--rate R] [--duration D]")
-		fmt.Fprintln(stderr, "       pollhook bench polling [--database DSN] [--instance-resources N] [--interval N] [--interval-unit D] [--duration D]")
-		fmt.Fprintln(stderr, "       pollhook bench change [--database DSN] [--instances N] [--churn R] [--interval N] [--interval-unit D] [--duration D]")
-		return errUsage
-	}
-	fs := flag.NewFlagSet("pollhook bench delivery", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg bench.DeliveryConfig
-	fs.StringVar(&cfg.Database, "database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
-	fs.IntVar(&cfg.Notifications, "notifications", 5000, "notifications stored, then drained (throughput)")
-	fs.IntVar(&cfg.Callbacks, "callbacks", 8, "callback URLs (each is delivered in order, one at a time)")
-	fs.Float64Var(&cfg.Rate, "rate", 50, "offered notifications per second in the latency phase")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
-	}
-	stop, err := startProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
-	res, err := bench.Delivery(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, res.Format())
-	return nil
+// formatter is a benchmark's result.
+type formatter interface{ Format() string }
+
+// benchmark is one `pollhook bench <name>`: it registers its own flags
+// and returns how to run with them.
+type benchmark struct {
+	name, summary string
+	flags         func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error)
 }
 
-func runBenchPolling(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pollhook bench polling", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg bench.PollingConfig
-	fs.StringVar(&cfg.Database, "database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
-	fs.IntVar(&cfg.InstanceResources, "instance-resources", 10000, "polled resources (instances × 4)")
-	fs.IntVar(&cfg.Interval, "interval", 15, "event.poller.refresh_interval of every instance")
-	fs.DurationVar(&cfg.IntervalUnit, "interval-unit", time.Second, "what one interval unit means (a minute in production; 1s compresses time 60×)")
-	fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after the warm-up (default two intervals)")
-	fs.IntVar(&cfg.Workers, "workers", 0, "job workers (default the server's)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+func benchmarks() []benchmark {
+	return []benchmark{
+		{"delivery", "stored notifications to a loopback receiver, beside a plain Go sender; latency at an offered rate",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.DeliveryConfig
+				fs.IntVar(&cfg.Notifications, "notifications", 5000, "notifications stored, then drained (throughput)")
+				fs.IntVar(&cfg.Callbacks, "callbacks", 8, "callback URLs (each is delivered in order, one at a time)")
+				fs.Float64Var(&cfg.Rate, "rate", 50, "offered notifications per second in the latency phase")
+				fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.Delivery(ctx, cfg)
+				}
+			}},
+		{"polling", "idle instance-resources at scale: polls/s, start delay, requests per poll, RSS",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.PollingConfig
+				fs.IntVar(&cfg.InstanceResources, "instance-resources", 10000, "polled resources (instances × 4)")
+				fs.IntVar(&cfg.Interval, "interval", 15, "event.poller.refresh_interval of every instance")
+				fs.DurationVar(&cfg.IntervalUnit, "interval-unit", time.Second, "what one interval unit means (a minute in production; 1s compresses time 60×)")
+				fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after the warm-up (default two intervals)")
+				fs.IntVar(&cfg.Workers, "workers", 0, "job workers (default the server's)")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.Polling(ctx, cfg)
+				}
+			}},
+		{"change", "change-to-callback latency with the simulator churning, against the interval",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.ChangeConfig
+				fs.IntVar(&cfg.Instances, "instances", 4, "instances, each polling contacts, accounts, leads and opportunities")
+				fs.Float64Var(&cfg.Churn, "churn", 5, "simulator changes per second")
+				fs.IntVar(&cfg.Interval, "interval", 1, "event.poller.refresh_interval")
+				fs.DurationVar(&cfg.IntervalUnit, "interval-unit", 5*time.Second, "what one interval unit means (a minute in production)")
+				fs.DurationVar(&cfg.Duration, "duration", 0, "how long the simulator churns (default six intervals)")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.Change(ctx, cfg)
+				}
+			}},
 	}
-	stop, err := startProfile(*cpuProfile)
-	if err != nil {
-		return err
+}
+
+// runBench: `pollhook bench <name>` measures pollhook on this machine,
+// each figure beside a baseline or a target (docs/BENCHMARKS.md).
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	for _, b := range benchmarks() {
+		if len(args) == 0 || args[0] != b.name {
+			continue
+		}
+		fs := flag.NewFlagSet("pollhook bench "+b.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		database := fs.String("database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
+		cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+		run := b.flags(fs, database, func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) })
+		if err := fs.Parse(args[1:]); err != nil {
+			return errUsage
+		}
+		stop, err := startProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		res, err := run(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, res.Format())
+		return nil
 	}
-	defer stop()
-	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
-	res, err := bench.Polling(ctx, cfg)
-	if err != nil {
-		return err
+	fmt.Fprintln(stderr, "usage: pollhook bench <name> [flags]; 'pollhook bench <name> -h' lists its flags\n\nBenchmarks:")
+	for _, b := range benchmarks() {
+		fmt.Fprintf(stderr, "  %-10s %s\n", b.name, b.summary)
 	}
-	fmt.Fprint(stdout, res.Format())
-	return nil
+	return errUsage
 }
 
 // startProfile starts a CPU profile into path ("" for none).
@@ -95,26 +113,4 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-func runBenchChange(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pollhook bench change", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg bench.ChangeConfig
-	fs.StringVar(&cfg.Database, "database", "", "sqlite:<path> or postgres://… (default: a temporary SQLite file); it must be empty")
-	fs.IntVar(&cfg.Instances, "instances", 4, "instances, each polling contacts, accounts, leads and opportunities")
-	fs.Float64Var(&cfg.Churn, "churn", 5, "simulator changes per second")
-	fs.IntVar(&cfg.Interval, "interval", 1, "event.poller.refresh_interval")
-	fs.DurationVar(&cfg.IntervalUnit, "interval-unit", 5*time.Second, "what one interval unit means (a minute in production)")
-	fs.DurationVar(&cfg.Duration, "duration", 0, "how long the simulator churns (default six intervals)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	cfg.Progress = func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
-	res, err := bench.Change(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, res.Format())
-	return nil
 }

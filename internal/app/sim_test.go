@@ -100,7 +100,8 @@ func TestSimInsightlyCommand(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"nope"}, {"sim"}, {"sim", "salesforce"}, {"sim", "insightly", "--plan", "Platinum"},
-		{"sim", "insightly", "--records", "-1"}, {"sim", "insightly", "--bogus"}, {"sim", "insightly", "extra"}} {
+		{"sim", "insightly", "--records", "-1"}, {"sim", "insightly", "--bogus"}, {"sim", "insightly", "extra"},
+		{"bench"}, {"bench", "nope"}, {"bench", "delivery", "--bogus"}, {"database", "nope"}, {"database", "copy"}, {"instances", "nope"}} {
 		var out, errOut strings.Builder
 		if code := Run(context.Background(), args, &out, &errOut); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
