@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -47,6 +48,9 @@ func Copy(ctx context.Context, src, dst *Store, progress CopyProgress) error {
 	}
 	if sv != dv {
 		return fmt.Errorf("the source is at schema version %d and the destination at %d: open both with this pollhook first", sv, dv)
+	}
+	if err := checkCopyTables(ctx, dst); err != nil {
+		return err
 	}
 	var n int
 	if err := dst.row(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n); err != nil {
@@ -194,4 +198,28 @@ func convert(v any, c column, d dialect) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+// checkCopyTables refuses to copy a schema with a table copyTables does
+// not know: a migration that adds one must say how it is copied.
+func checkCopyTables(ctx context.Context, st *Store) error {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if st.d.name == Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	rows, err := st.query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return st.d.wrap(err)
+		}
+		if name != "schema_migrations" && !strings.HasPrefix(name, "river_") && !slices.Contains(copyTables, name) {
+			return fmt.Errorf("store: table %s is not in the copy list (copyTables)", name)
+		}
+	}
+	return st.d.wrap(rows.Err())
 }

@@ -61,3 +61,21 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// A table the copy does not know stops the copy before anything is
+// written: a migration that adds one must say how it is copied.
+func TestCopyRefusesUnknownTables(t *testing.T) {
+	t.Parallel()
+	src, dst := openSQLite(t), openSQLite(t)
+	if _, err := dst.DB().Exec(`CREATE TABLE extra (id INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	err := store.Copy(context.Background(), src, dst, nil)
+	if err == nil || !strings.Contains(err.Error(), "table extra is not in the copy list") {
+		t.Fatalf("copy: %v", err)
+	}
+	// Without it, an empty database copies.
+	if err := store.Copy(context.Background(), src, openSQLite(t), nil); err != nil {
+		t.Fatal(err)
+	}
+}
