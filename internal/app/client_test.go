@@ -99,6 +99,11 @@ func TestClientCommands(t *testing.T) {
 		Notification struct{ ID, Status string }
 		Attempts     []struct{ StatusCode int }
 	}
+	// The receiver has answered; the attempt is recorded just after.
+	eventually(t, "the recorded delivery", func() bool {
+		json.Unmarshal([]byte(mustRun("events", "show", eventID)), &shown)
+		return shown.Notification.Status == "delivered"
+	})
 	if err := json.Unmarshal([]byte(mustRun("events", "show", eventID)), &shown); err != nil ||
 		shown.Event.ID != eventID || shown.Notification.ID != notificationID || shown.Notification.Status != "delivered" ||
 		len(shown.Attempts) != 1 || shown.Attempts[0].StatusCode != 200 {
