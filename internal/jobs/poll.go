@@ -146,7 +146,7 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		"events", stats.Events, "pages", stats.Pages)
 	if d := target.Config.Config.Deletes; d.Enabled && (p.LastScanAt.IsZero() || !p.LastScanAt.Add(d.Interval).After(now)) {
 		scan, err := e.runner.ScanDeletes(ctx, target)
-		e.cfg.Metrics.Poll("", metrics.PollStats{Deleted: scan.Deleted, Notifications: scan.Notified})
+		e.cfg.Metrics.Scanned(scan.Deleted, scan.Notified)
 		if err != nil {
 			if errors.Is(err, poller.ErrRemoved) {
 				return 0, river.JobCancel(err)

@@ -68,7 +68,7 @@ func (m *Metrics) Handler() http.Handler {
 
 // PollStats is what a poll run read and reported.
 type PollStats struct {
-	Records, Created, Updated, Deleted, Notifications int
+	Records, Created, Updated, Notifications int
 }
 
 // Poll counts a poll job's outcome and what the run read and reported.
@@ -76,11 +76,9 @@ func (m *Metrics) Poll(result string, s PollStats) {
 	if m == nil {
 		return
 	}
-	if result != "" {
-		m.polls.WithLabelValues(result).Inc()
-	}
+	m.polls.WithLabelValues(result).Inc()
 	m.records.Add(float64(s.Records))
-	for typ, n := range map[string]int{"CREATED": s.Created, "UPDATED": s.Updated, "DELETED": s.Deleted} {
+	for typ, n := range map[string]int{"CREATED": s.Created, "UPDATED": s.Updated} {
 		if n > 0 {
 			m.events.WithLabelValues(typ).Add(float64(n))
 		}
@@ -136,6 +134,17 @@ func (m *Metrics) Suspended() {
 		return
 	}
 	m.suspensions.Inc()
+}
+
+// Scanned counts what a delete scan reported.
+func (m *Metrics) Scanned(deleted, notifications int) {
+	if m == nil {
+		return
+	}
+	if deleted > 0 {
+		m.events.WithLabelValues("DELETED").Add(float64(deleted))
+	}
+	m.notifications.Add(float64(notifications))
 }
 
 // PollStarted records how late a scheduled poll started.

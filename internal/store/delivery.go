@@ -187,41 +187,6 @@ type Attempt struct {
 	Response   string // the first 2 KB
 }
 
-// RecordAttempt stores an attempt and sets the notification's status.
-func (q queries) RecordAttempt(ctx context.Context, n *Notification, a Attempt, status string) error {
-	if _, err := q.exec(ctx, `INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response)
-		VALUES (?, ?, ?, ?, ?, ?)`, n.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response); err != nil {
-		return err
-	}
-	set := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?`
-	args := []any{status, now()}
-	if status == NotificationDelivered {
-		set += `, delivered_at = ?`
-		args = append(args, a.At.UTC())
-	}
-	// Only if nobody touched the notification since it was read: a replay
-	// asked for while it was being sent must not be swallowed by this
-	// attempt's result. It stays pending and goes out again.
-	res, err := q.exec(ctx, set+` WHERE seq = ? AND updated_at = ?`, append(args, n.Seq, n.UpdatedAt.UTC())...)
-	if err != nil {
-		return err
-	}
-	if changed, err := res.RowsAffected(); err != nil {
-		return q.d.wrap(err)
-	} else if changed == 0 {
-		_, err := q.exec(ctx, `UPDATE notifications SET attempts = attempts + 1 WHERE seq = ?`, n.Seq)
-		n.Attempts++
-		return err
-	}
-	n.Status, n.Attempts, n.UpdatedAt = status, n.Attempts+1, args[1].(time.Time)
-	if status == NotificationDelivered {
-		n.DeliveredAt = a.At
-		_, err := q.exec(ctx, `UPDATE events SET status = 'NOTIFIED' WHERE notification_id = ?`, n.Seq)
-		return err
-	}
-	return nil
-}
-
 // AttemptResult is one attempt to record with RecordAttempts.
 type AttemptResult struct {
 	Notification *Notification
@@ -230,8 +195,10 @@ type AttemptResult struct {
 }
 
 // RecordAttempts records a pass of attempts in a few statements, whatever
-// their number, with RecordAttempt's rule: a notification changed since
-// it was read (replayed meanwhile) keeps its status and goes out again.
+// their number, and sets each notification's status — only if nobody
+// touched it since it was read: a replay asked for while it was being
+// sent must not be swallowed by the attempt's result, so a notification
+// changed meanwhile keeps its status and goes out again.
 func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error {
 	if len(results) == 0 {
 		return nil

@@ -22,13 +22,12 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("Transactions", func(t *testing.T) { t.Parallel(); testTransactions(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testConcurrentWriters(t, open(t)) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
-	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t), false) })
-	t.Run("ReplayDuringBatchedSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t), true) })
+	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t)) })
 }
 
 // A replay asked for while a notification is being sent survives the
 // attempt's result: the notification stays pending and goes out again.
-func testReplayDuringSend(t *testing.T, s *store.Store, batched bool) {
+func testReplayDuringSend(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	o, u := seed(t, s, "acme")
 	in := newInstance(o, u, "Alpha")
@@ -64,23 +63,15 @@ func testReplayDuringSend(t *testing.T, s *store.Store, batched bool) {
 	if err := s.Replay(ctx, replayed); err != nil {
 		t.Fatal(err)
 	}
-	if batched {
-		err := s.InTx(ctx, func(tx *store.Tx) error {
-			var rs []store.AttemptResult
-			for _, n := range pending {
-				rs = append(rs, store.AttemptResult{Notification: n, Attempt: store.Attempt{At: time.Now(), StatusCode: 200}, Status: store.NotificationDelivered})
-			}
-			return tx.RecordAttempts(ctx, rs)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	} else {
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		var rs []store.AttemptResult
 		for _, n := range pending {
-			if err := s.RecordAttempt(ctx, n, store.Attempt{At: time.Now(), StatusCode: 200}, store.NotificationDelivered); err != nil {
-				t.Fatal(err)
-			}
+			rs = append(rs, store.AttemptResult{Notification: n, Attempt: store.Attempt{At: time.Now(), StatusCode: 200}, Status: store.NotificationDelivered})
 		}
+		return tx.RecordAttempts(ctx, rs)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got, err := s.Attempts(ctx, pending[0].Seq); err != nil || len(got) != 1 || got[0].StatusCode != 200 {
 		t.Errorf("attempts of n1: %+v %v", got, err)
