@@ -132,7 +132,7 @@ func copyTable(ctx context.Context, srcDialect dialect, src *sql.Tx, dst *Tx, ta
 		return 0, srcDialect.wrap(err)
 	}
 	defer rows.Close()
-	insert := dst.d.rebind(`INSERT INTO ` + table + ` (` + list + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`)
+	insert := dst.d.rebind(`INSERT INTO ` + table + ` (` + list + `) VALUES (` + placeholders(len(cols)) + `)`)
 	stmt, err := dst.tx.PrepareContext(ctx, insert)
 	if err != nil {
 		return 0, dst.d.wrap(err)
