@@ -27,7 +27,7 @@ func benchmarks() []benchmark {
 		{"delivery", "stored notifications to a loopback receiver, beside a plain Go sender; latency at an offered rate",
 			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
 				var cfg bench.DeliveryConfig
-				fs.IntVar(&cfg.Notifications, "notifications", 5000, "notifications stored, then drained (throughput)")
+				fs.IntVar(&cfg.Notifications, "notifications", 20000, "notifications stored, then drained (throughput)")
 				fs.IntVar(&cfg.Callbacks, "callbacks", 8, "callback URLs (each is delivered in order, one at a time)")
 				fs.Float64Var(&cfg.Rate, "rate", 50, "offered notifications per second in the latency phase")
 				fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the latency phase")
@@ -44,6 +44,7 @@ func benchmarks() []benchmark {
 				fs.DurationVar(&cfg.IntervalUnit, "interval-unit", time.Second, "what one interval unit means (a minute in production; 1s compresses time 60×)")
 				fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after the warm-up (default two intervals)")
 				fs.IntVar(&cfg.Workers, "workers", 0, "job workers (default the server's)")
+				fs.BoolVar(&cfg.Herd, "herd", false, "start every first poll at once (a bulk import without --first-poll-spread) instead of spreading them over one interval")
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
 					return bench.Polling(ctx, cfg)

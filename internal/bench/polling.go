@@ -26,7 +26,11 @@ type PollingConfig struct {
 	IntervalUnit      time.Duration // what one unit means; default 1 s (compressed time; a minute in production)
 	Duration          time.Duration // measured, after one interval of warm-up; default two intervals
 	Workers           int           // job workers; default the engine's
-	Progress          func(format string, args ...any)
+	// Herd starts every first poll at once, as a bulk import without
+	// --first-poll-spread does; by default they are spread over one
+	// interval, as instances created over time are.
+	Herd     bool
+	Progress func(format string, args ...any)
 }
 
 // PollingResult is what it measured. Nothing changes upstream, so every
@@ -44,6 +48,7 @@ type PollingResult struct {
 	DatabaseBytes     int64
 	Setup             time.Duration
 	Backlog           int // resources never polled when the warm-up ended (the schedule is beyond reach)
+	Herd              bool
 }
 
 // Polling measures polls of idle resources at scale.
@@ -78,17 +83,22 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 			mu.Unlock()
 		}
 	}
-	r, err := newRig(ctx, cfg.Database, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m, Workers: cfg.Workers})
+	spread := interval
+	if cfg.Herd {
+		spread = 0
+	}
+	r, err := newRig(ctx, cfg.Database, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m, Workers: cfg.Workers, FirstPollSpread: spread})
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
 	requests := &r.requests
-	res := &PollingResult{Dialect: r.st.Dialect(), InstanceResources: cfg.InstanceResources, Interval: interval,
+	res := &PollingResult{Dialect: r.st.Dialect(), InstanceResources: cfg.InstanceResources, Interval: interval, Herd: cfg.Herd,
 		Offered: float64(cfg.InstanceResources) / interval.Seconds()}
 
 	// Instances through the instance service, as the API makes them; the
-	// engine is not running yet, so they all start together below.
+	// engine is not running yet: their first polls are spread over the
+	// interval from now (or, with Herd, all due at once).
 	instances := (cfg.InstanceResources + 3) / 4
 	progress("creating %d instances (%d instance-resources) on %s", instances, instances*4, res.Dialect)
 	start := time.Now()
@@ -213,7 +223,11 @@ func databaseBytes(ctx context.Context, r *rig) int64 {
 
 // Format prints the result.
 func (r *PollingResult) Format() string {
-	return fmt.Sprintf(`polling on %s: %d instance-resources every %s, nothing changing upstream
+	start := "first polls spread over one interval"
+	if r.Herd {
+		start = "every first poll at once (--herd)"
+	}
+	return fmt.Sprintf(`polling on %s: %d instance-resources every %s, nothing changing upstream, %s
   offered                     %8.1f polls/s
   sustained                   %8.1f polls/s  (%d polls measured)
   start delay                 p50 %s  p99 %s
@@ -221,7 +235,7 @@ func (r *PollingResult) Format() string {
   peak RSS                    %8.0f MiB  (pollhook, the simulator and the bench in one process)
   database                    %8.1f MiB
   setup                       %s to create the instances%s
-`, r.Dialect, r.InstanceResources, r.Interval, r.Offered, r.Sustained, r.Polls,
+`, r.Dialect, r.InstanceResources, r.Interval, start, r.Offered, r.Sustained, r.Polls,
 		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll,
 		float64(r.RSS)/(1<<20), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second), backlog(r.Backlog))
 }

@@ -191,6 +191,13 @@ type sendTarget struct {
 
 // deliverOnce drains a callback's outbox until it is empty, fails, or the
 // run's budget is spent, and says how long to sleep.
+//
+// While the outbox is busy the run is a pipeline of passes: pass k+1 is
+// read and sent while pass k's attempts are being recorded, so the
+// receiver never waits for the database. Order holds (a pass is read
+// after the last one sent, and sent only after the one before it was);
+// a crash loses at most the two passes not yet recorded, which are sent
+// again, under the same ids.
 func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Duration, error) {
 	st := e.cfg.Store
 	deadline := time.Now().Add(deliverBudget)
@@ -198,30 +205,47 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 	idle := deliverIdle
 	wake, stop := e.wakers.listen(callbackID)
 	defer stop()
-	var active time.Time // when this run last sent something
+	var (
+		active time.Time       // when this run last sent something
+		cb     *store.Callback // nil: read it again
+		rec    recorder        // the pass being recorded
+		after  int64           // the last seq sent while rec is busy
+	)
 	for time.Now().Before(deadline) {
-		cb, err := st.GetCallback(ctx, 0, callbackID)
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, river.JobCancel(errors.New("the callback is gone"))
-		} else if err != nil {
-			return 0, err
+		if cb == nil {
+			var err error
+			cb, err = st.GetCallback(ctx, 0, callbackID)
+			if errors.Is(err, store.ErrNotFound) {
+				return 0, errors.Join(rec.wait(), river.JobCancel(errors.New("the callback is gone")))
+			} else if err != nil {
+				return 0, errors.Join(rec.wait(), err)
+			}
 		}
 		now := e.cfg.Now()
 		switch {
 		case cb.State == store.CallbackSuspended:
-			return 24 * time.Hour, nil // reactivation wakes it
+			return 24 * time.Hour, rec.wait() // reactivation wakes it
 		case cb.State == store.CallbackRetrying && cb.NextAttemptAt.After(now):
-			return cb.NextAttemptAt.Sub(now), nil
+			return cb.NextAttemptAt.Sub(now), rec.wait()
 		}
 		batch := deliverBatch
 		if cb.State == store.CallbackRetrying {
 			batch = 1 // the queue waits behind its head: no retry storm
 		}
-		pending, err := st.PendingNotifications(ctx, cb.ID, batch)
+		pending, err := st.PendingNotifications(ctx, cb.ID, after, batch)
 		if err != nil {
-			return 0, err
+			return 0, errors.Join(rec.wait(), err)
 		}
 		if len(pending) == 0 {
+			if rec.busy() {
+				// Look again once the last pass is recorded, from the
+				// start: a replay may have queued an older notification.
+				if err := rec.wait(); err != nil {
+					return 0, err
+				}
+				after = 0
+				continue
+			}
 			hold := time.Until(active.Add(deliverHold))
 			if active.IsZero() || hold <= 0 {
 				return idle, nil
@@ -236,84 +260,124 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			if ctx.Err() != nil {
 				return 0, nil
 			}
+			cb = nil
 			continue
 		}
 		idle, active = deliverIdleBusy, time.Now()
-		// Send in order, DeliveryConcurrency at a time, stopping at the
-		// first failure (the queue waits behind it) or when the run's
-		// budget is spent; then record every attempt in one transaction.
-		results := make([]delivery.Result, len(pending))
-		sent, failed := 0, false
-		for sent < len(pending) && !failed && ctx.Err() == nil && time.Now().Before(deadline) {
-			group := pending[sent:min(sent+e.cfg.DeliveryConcurrency, len(pending))]
-			var wg sync.WaitGroup
-			for j, n := range group {
-				i := sent + j
-				t, err := e.sendTarget(ctx, n.InstanceID, targets)
-				if err != nil {
-					results[i] = delivery.Result{Err: err.Error()}
-					continue
-				}
-				wg.Go(func() {
-					h := t.headers.Clone()
-					delivery.Sign(h, t.key, n.ID, n.Body, time.Now())
-					results[i] = e.sender.Send(ctx, cb.URL, h, n.Body)
-				})
-			}
-			wg.Wait()
-			for j := range group {
-				failed = failed || !results[sent+j].OK()
-			}
-			sent += len(group)
-		}
-		stopping := ctx.Err() != nil
-		if stopping {
+		results, failed := e.sendPass(ctx, cb, pending, targets, deadline)
+		if ctx.Err() != nil {
 			// Shutting down: record the deliveries that completed, so a
 			// stop resends as little as possible; the rest is sent again
 			// after the restart, same ids.
-			sent = 0
+			sent := 0
 			for sent < len(results) && results[sent].OK() {
 				sent++
 			}
-			ctx = context.WithoutCancel(ctx)
+			return 0, errors.Join(rec.wait(), e.record(context.WithoutCancel(ctx), pending[:sent], results[:sent], now))
 		}
-		pending, results = pending[:sent], results[:sent]
-		record := make([]store.AttemptResult, len(pending))
-		for i, n := range pending {
-			r := results[i]
-			status := store.NotificationDelivered
-			if !r.OK() {
-				status = store.NotificationRetry
-			}
-			record[i] = store.AttemptResult{Notification: n, Status: status,
-				Attempt: store.Attempt{At: now, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}}
-		}
-		err = st.InTx(ctx, func(tx *store.Tx) error { return tx.RecordAttempts(ctx, record) })
-		if err != nil {
+		pending = pending[:len(results)]
+		if err := rec.wait(); err != nil {
 			return 0, err
 		}
-		for i, n := range pending {
-			if results[i].OK() {
-				e.cfg.Metrics.Attempt("delivered", e.cfg.Now().Sub(n.CreatedAt))
-			} else {
-				e.cfg.Metrics.Attempt("failed", 0)
-			}
-		}
-		if stopping {
-			return 0, nil
-		}
-		if !failed {
-			if cb.State != store.CallbackActive {
-				cb.State, cb.Failures, cb.FirstFailureAt, cb.NextAttemptAt, cb.LastError = store.CallbackActive, 0, time.Time{}, time.Time{}, ""
-				if err := st.UpdateCallback(ctx, cb); err != nil {
-					return 0, err
-				}
-			}
+		if !failed && cb.State == store.CallbackActive {
+			rec.start(func() error { return e.record(context.WithoutCancel(ctx), pending, results, now) })
+			after = pending[len(pending)-1].Seq
 			continue
 		}
-		return e.callbackFailed(ctx, cb, pending, results, now)
+		// A failure or a recovery changes the callback: record first.
+		after = 0
+		if err := e.record(context.WithoutCancel(ctx), pending, results, now); err != nil {
+			return 0, err
+		}
+		if failed {
+			return e.callbackFailed(ctx, cb, pending, results, now)
+		}
+		cb.State, cb.Failures, cb.FirstFailureAt, cb.NextAttemptAt, cb.LastError = store.CallbackActive, 0, time.Time{}, time.Time{}, ""
+		if err := st.UpdateCallback(ctx, cb); err != nil {
+			return 0, err
+		}
 	}
-	return 0, nil // budget spent: yield the worker, resume at once
+	return 0, rec.wait() // budget spent: yield the worker, resume at once
+}
+
+// sendPass sends a pass in order, DeliveryConcurrency at a time, stopping
+// at the first failure (the queue waits behind it), when the run's budget
+// is spent or the job is stopped. It returns the results of what it
+// sent, in order, and whether one failed.
+func (e *Engine) sendPass(ctx context.Context, cb *store.Callback, pending []*store.Notification, targets map[int64]*sendTarget, deadline time.Time) ([]delivery.Result, bool) {
+	results := make([]delivery.Result, len(pending))
+	sent, failed := 0, false
+	for sent < len(pending) && !failed && ctx.Err() == nil && time.Now().Before(deadline) {
+		group := pending[sent:min(sent+e.cfg.DeliveryConcurrency, len(pending))]
+		var wg sync.WaitGroup
+		for j, n := range group {
+			i := sent + j
+			t, err := e.sendTarget(ctx, n.InstanceID, targets)
+			if err != nil {
+				results[i] = delivery.Result{Err: err.Error()}
+				continue
+			}
+			wg.Go(func() {
+				h := t.headers.Clone()
+				delivery.Sign(h, t.key, n.ID, n.Body, time.Now())
+				results[i] = e.sender.Send(ctx, cb.URL, h, n.Body)
+			})
+		}
+		wg.Wait()
+		for j := range group {
+			failed = failed || !results[sent+j].OK()
+		}
+		sent += len(group)
+	}
+	return results[:sent], failed
+}
+
+// record writes a pass's attempts in one transaction and counts them.
+func (e *Engine) record(ctx context.Context, pending []*store.Notification, results []delivery.Result, at time.Time) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	record := make([]store.AttemptResult, len(pending))
+	for i, n := range pending {
+		r := results[i]
+		status := store.NotificationDelivered
+		if !r.OK() {
+			status = store.NotificationRetry
+		}
+		record[i] = store.AttemptResult{Notification: n, Status: status,
+			Attempt: store.Attempt{At: at, StatusCode: r.Status, Latency: r.Latency, Error: r.Err, Response: r.Response}}
+	}
+	if err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error { return tx.RecordAttempts(ctx, record) }); err != nil {
+		return err
+	}
+	for i, n := range pending {
+		if results[i].OK() {
+			e.cfg.Metrics.Attempt("delivered", e.cfg.Now().Sub(n.CreatedAt))
+		} else {
+			e.cfg.Metrics.Attempt("failed", 0)
+		}
+	}
+	return nil
+}
+
+// recorder records one pass in the background while the next is sent.
+type recorder struct{ done chan error }
+
+func (r *recorder) start(record func() error) {
+	r.done = make(chan error, 1)
+	go func() { r.done <- record() }()
+}
+
+func (r *recorder) busy() bool { return r.done != nil }
+
+// wait waits for the pass being recorded, if any, and says how it went.
+func (r *recorder) wait() error {
+	if r.done == nil {
+		return nil
+	}
+	err := <-r.done
+	r.done = nil
+	return err
 }
 
 // callbackFailed moves a callback along its retry schedule after a failed

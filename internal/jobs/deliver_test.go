@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,7 +32,8 @@ type receiver struct {
 	got    []hit
 	key    string // the signature key, set once known
 	hang   chan struct{}
-	header http.Header // extra response headers
+	header http.Header     // extra response headers
+	onHit  func(count int) // called after each request is counted
 }
 
 type hit struct {
@@ -79,7 +81,11 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(body, &env)
 	rv.mu.Lock()
 	rv.got = append(rv.got, hit{id: r.Header.Get("Elements-Webhook-Id"), whID: r.Header.Get("webhook-id"), status: status, events: len(env.Message.Events)})
+	count, onHit := len(rv.got), rv.onHit
 	rv.mu.Unlock()
+	if onHit != nil {
+		onHit(count)
+	}
 	if env.ID != r.Header.Get("Elements-Webhook-Id") {
 		rv.t.Errorf("envelope id %q, header %q", env.ID, r.Header.Get("Elements-Webhook-Id"))
 	}
@@ -202,6 +208,90 @@ func TestRetriedUntilDelivered(t *testing.T) {
 	for _, e := range evs {
 		if e.Status != "NOTIFIED" {
 			t.Errorf("event %s is %s", e.ID, e.Status)
+		}
+	}
+}
+
+// A backlog of several passes goes out in order while the passes before
+// are recorded; a failure in the middle holds the rest, and a replay asked
+// for mid-run is sent too — each exactly once more.
+func TestBacklogInOrderAcrossPasses(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	const failAt = 2*deliverBatch + 10 // the 139th request fails once
+	script := make([]int, failAt)
+	for i := range script {
+		script[i] = http.StatusOK
+	}
+	rv := newReceiver(t, append(script, http.StatusServiceUnavailable)...)
+	v, cb := r.withEvents(rv, 1)
+	ctx := context.Background()
+	err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		for i := range 4*deliverBatch - 1 {
+			id := fmt.Sprintf("backlog-%03d", i)
+			n := &store.Notification{ID: id, OrgID: r.caller.Org.ID, InstanceID: v.ID, CallbackID: cb, Resource: "contacts",
+				Body: []byte(`{"id":"` + id + `"}`)}
+			if err := tx.InsertNotification(ctx, n, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := r.notifications(v)
+	slices.SortFunc(ns, func(a, b *store.Notification) int { return int(a.Seq - b.Seq) })
+	replayed := ns[5]
+	rv.mu.Lock()
+	rv.onHit = func(count int) {
+		if count == deliverBatch+20 { // mid-run, the early one delivered long ago
+			if _, err := r.e.Replay(ctx, r.caller.Org.ID, replayed.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	rv.mu.Unlock()
+	if d := r.deliver(cb); d != 8*time.Second {
+		t.Errorf("after the failure: next in %s, want 8s", d)
+	}
+	// Everything before the failure is recorded as delivered, once.
+	for i, n := range r.notifications(v) {
+		want, attempts := store.NotificationDelivered, 1
+		switch {
+		case n.Seq == replayed.Seq:
+			want = store.NotificationCreated // replayed; behind the failed head
+		case n.Seq == ns[failAt].Seq:
+			want = store.NotificationRetry
+		case n.Seq > ns[failAt].Seq:
+			want, attempts = store.NotificationCreated, 0
+		}
+		if n.Status != want || n.Attempts != attempts {
+			t.Errorf("notification %d (%s): %s after %d attempts, want %s after %d", i, n.ID, n.Status, n.Attempts, want, attempts)
+		}
+	}
+	r.clock.Advance(8 * time.Second)
+	r.deliver(cb)
+	// The receiver saw every notification in order, then the replayed
+	// one again: the queue is in creation order, so the replay, older
+	// than the failed notification, went first when the retry was due.
+	var want []string
+	for i, n := range ns {
+		if i == failAt {
+			want = append(want, n.ID, replayed.ID)
+		}
+		want = append(want, n.ID)
+	}
+	var got []string
+	for _, h := range rv.hits() {
+		got = append(got, h.id)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("deliveries (%d):\n%v\nwant (%d):\n%v", len(got), got, len(want), want)
+	}
+	for _, n := range r.notifications(v) {
+		if n.Status != store.NotificationDelivered {
+			t.Errorf("%s is %s at the end", n.ID, n.Status)
 		}
 	}
 }

@@ -66,6 +66,11 @@ type Config struct {
 	// IntervalUnit is what one unit of event.poller.refresh_interval
 	// means: a minute, as in Cloud Elements; demos and tests shorten it.
 	IntervalUnit time.Duration
+	// FirstPollSpread spreads the first run of new polls at random over
+	// this long (at most their interval) instead of running it at once, so
+	// a bulk import does not start thousands of polls in the same second
+	// and keep them bunched ever after. Zero: at once.
+	FirstPollSpread time.Duration
 
 	// Delivery.
 	AllowPrivateCallbacks bool            // send to loopback and private addresses (tests, demos)

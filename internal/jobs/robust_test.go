@@ -429,3 +429,33 @@ func TestOutageShowsAndRecovers(t *testing.T) {
 		t.Errorf("after: %+v", p)
 	}
 }
+
+// With FirstPollSpread, new polls start spread over their interval (at
+// most the spread) instead of all at once; without, at once.
+func TestFirstPollSpread(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 3})
+	ctx := context.Background()
+	firstRuns := func() (earliest, latest time.Duration) {
+		earliest = time.Hour
+		start := time.Now()
+		for range 12 {
+			v := r.create(r.sim.APIKey(), map[string]any{"contacts": map[string]any{}})
+			job, err := r.e.client.JobGet(ctx, r.pollRow(v, "contacts").JobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := job.ScheduledAt.Sub(start)
+			earliest, latest = min(earliest, at), max(latest, at)
+		}
+		return earliest, latest
+	}
+	if earliest, latest := firstRuns(); earliest < -time.Second || latest > 5*time.Second {
+		t.Errorf("without a spread, first runs from %s to %s after creation; want at once", earliest, latest)
+	}
+	r.e.cfg.FirstPollSpread = time.Hour // capped by the one-minute interval
+	earliest, latest := firstRuns()
+	if earliest < -time.Second || latest > time.Minute+5*time.Second || latest-earliest < 10*time.Second {
+		t.Errorf("spread over a minute, first runs from %s to %s after creation", earliest, latest)
+	}
+}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -92,9 +93,16 @@ func (e *Engine) cancelJobs(ctx context.Context, tx *store.Tx, removed []*store.
 }
 
 // ensureJob inserts the poll's job unless it exists, and wakes an existing
-// snoozed one so a changed interval applies at once.
+// snoozed one so a changed interval applies at once. A new poll's first
+// run is spread over FirstPollSpread, when set.
 func (e *Engine) ensureJob(ctx context.Context, tx *store.Tx, p *store.Poll) error {
-	res, err := e.client.InsertTx(ctx, tx.SQL(), PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}, nil)
+	var opts *river.InsertOpts
+	if spread := min(e.cfg.FirstPollSpread, p.Interval); p.Runs == 0 && spread > 0 {
+		// The cursor starts now whenever the first run happens, so a
+		// change is still reported within one interval.
+		opts = &river.InsertOpts{ScheduledAt: time.Now().Add(rand.N(spread))}
+	}
+	res, err := e.client.InsertTx(ctx, tx.SQL(), PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}, opts)
 	if err != nil {
 		return err
 	}

@@ -155,9 +155,24 @@ func (t *Tx) InsertNotification(ctx context.Context, n *Notification, eventSeqs 
 
 // PendingNotifications are a callback's notifications waiting to be sent,
 // oldest first.
-func (q queries) PendingNotifications(ctx context.Context, callbackID int64, limit int) ([]*Notification, error) {
+//
+// The query must walk the partial index notifications_waiting in order and
+// stop after limit rows, whatever the planner believes: on PostgreSQL,
+// "callback_id = $1 … ORDER BY seq" let it walk the primary key instead
+// (filtering out every other callback's rows and every delivered one) when
+// its statistics said most rows were waiting, or read the callback's whole
+// backlog and sort it when they said the table was empty. Ordering by
+// (callback_id, seq) with callback_id = ANY(…) leaves it one cheap plan.
+//
+// after skips the notifications up to that seq: a delivery run reads the
+// next pass while the previous one's attempts are still being recorded.
+func (q queries) PendingNotifications(ctx context.Context, callbackID, after int64, limit int) ([]*Notification, error) {
+	match := `callback_id = ?`
+	if q.d.name == Postgres {
+		match = `callback_id = ANY(ARRAY[?::bigint])`
+	}
 	return q.notifications(ctx, `SELECT `+notificationColumns+` FROM notifications
-		WHERE callback_id = ? AND status IN ('created', 'retry') ORDER BY seq LIMIT ?`, callbackID, limit)
+		WHERE `+match+` AND status IN ('created', 'retry') AND seq > ? ORDER BY callback_id, seq LIMIT ?`, callbackID, after, limit)
 }
 
 func (q queries) notifications(ctx context.Context, query string, args ...any) ([]*Notification, error) {

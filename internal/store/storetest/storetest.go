@@ -51,7 +51,7 @@ func testReplayDuringSend(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending, err := s.PendingNotifications(ctx, cb.ID, 10)
+	pending, err := s.PendingNotifications(ctx, cb.ID, 0, 10)
 	if err != nil || len(pending) != 2 {
 		t.Fatalf("pending: %v %v", pending, err)
 	}
@@ -82,9 +82,16 @@ func testReplayDuringSend(t *testing.T, s *store.Store) {
 			t.Errorf("%s: %+v %v; want status %s after 1 attempt", id, n, err, want)
 		}
 	}
-	again, _ := s.PendingNotifications(ctx, cb.ID, 10)
+	again, _ := s.PendingNotifications(ctx, cb.ID, 0, 10)
 	if len(again) != 1 || again[0].ID != "n1" {
 		t.Errorf("pending after the attempts: %v", again)
+	}
+	// A run reading its next pass skips what it has sent already.
+	if past, _ := s.PendingNotifications(ctx, cb.ID, again[0].Seq, 10); len(past) != 0 {
+		t.Errorf("pending after n1's seq: %v", past)
+	}
+	if from, _ := s.PendingNotifications(ctx, cb.ID, again[0].Seq-1, 10); len(from) != 1 {
+		t.Errorf("pending after the seq before n1: %v", from)
 	}
 }
 
