@@ -275,6 +275,9 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			}
 			return 0, errors.Join(rec.wait(), e.record(context.WithoutCancel(ctx), pending[:sent], results[:sent], now))
 		}
+		if len(results) == 0 {
+			break // the budget was spent before the first send
+		}
 		pending = pending[:len(results)]
 		if err := rec.wait(); err != nil {
 			return 0, err

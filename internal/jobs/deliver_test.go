@@ -320,7 +320,7 @@ func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
 		t.Fatalf("%d attempts while suspended", n)
 	}
 	// Reactivate: the queue goes out, in order.
-	if err := r.st.Reactivate(context.Background(), cb); err != nil {
+	if err := r.st.InTx(context.Background(), func(tx *store.Tx) error { return tx.Reactivate(context.Background(), cb) }); err != nil {
 		t.Fatal(err)
 	}
 	r.deliver(cb)
@@ -359,7 +359,7 @@ func TestDownForTheWholeScheduleThenReactivated(t *testing.T) {
 	r.addContacts(3)
 	r.clock.Advance(61 * time.Second)
 	r.poll(v, "contacts")
-	r.st.Reactivate(context.Background(), cb)
+	r.st.InTx(context.Background(), func(tx *store.Tx) error { return tx.Reactivate(context.Background(), cb) })
 	r.deliver(cb)
 	ns := r.notifications(v)
 	for _, n := range ns {

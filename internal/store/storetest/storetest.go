@@ -23,6 +23,68 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testConcurrentWriters(t, open(t)) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
 	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t)) })
+	t.Run("PendingFollowsStatus", func(t *testing.T) { t.Parallel(); testPendingFollowsStatus(t, open(t)) })
+}
+
+// The pending queue follows every change of status: sent, failed, queued
+// behind a suspension, released, replayed.
+func testPendingFollowsStatus(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	in := newInstance(o, u, "Alpha")
+	if err := s.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var cb *store.Callback
+	var ns []*store.Notification
+	tx := func(f func(tx *store.Tx) error) {
+		t.Helper()
+		if err := s.InTx(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step string, wantPending ...string) {
+		t.Helper()
+		pending, err := s.PendingNotifications(ctx, cb.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, n := range pending {
+			ids = append(ids, n.ID)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(wantPending) {
+			t.Errorf("%s: pending %v, want %v", step, ids, wantPending)
+		}
+	}
+	tx(func(tx *store.Tx) error {
+		var err error
+		if cb, err = tx.CallbackFor(ctx, o.ID, "https://hooks.example/x"); err != nil {
+			return err
+		}
+		for _, id := range []string{"n1", "n2", "n3"} {
+			n := &store.Notification{ID: id, OrgID: o.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}")}
+			if err := tx.InsertNotification(ctx, n, nil); err != nil {
+				return err
+			}
+			ns = append(ns, n)
+		}
+		return nil
+	})
+	check("created", "n1", "n2", "n3")
+	tx(func(tx *store.Tx) error {
+		return tx.RecordAttempts(ctx, []store.AttemptResult{
+			{Notification: ns[0], Attempt: store.Attempt{At: time.Now(), StatusCode: 200}, Status: store.NotificationDelivered},
+			{Notification: ns[1], Attempt: store.Attempt{At: time.Now(), StatusCode: 503}, Status: store.NotificationRetry},
+		})
+	})
+	check("one delivered, one failed", "n2", "n3")
+	tx(func(tx *store.Tx) error { return tx.QueueAll(ctx, cb.ID) })
+	check("queued")
+	tx(func(tx *store.Tx) error { return tx.Reactivate(ctx, cb.ID) })
+	check("released", "n2", "n3")
+	tx(func(tx *store.Tx) error { return tx.Replay(ctx, ns[0]) })
+	check("replayed", "n1", "n2", "n3")
 }
 
 // A replay asked for while a notification is being sent survives the
@@ -60,7 +122,7 @@ func testReplayDuringSend(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Replay(ctx, replayed); err != nil {
+	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.Replay(ctx, replayed) }); err != nil {
 		t.Fatal(err)
 	}
 	err = s.InTx(ctx, func(tx *store.Tx) error {
