@@ -88,15 +88,15 @@ func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) er
 	if err != nil || !res.UniqueSkippedAsDuplicate {
 		return err
 	}
-	switch res.Job.State {
-	case rivertype.JobStateScheduled:
+	switch {
+	case sleeping(res.Job):
 		cb, err := tx.GetCallback(ctx, 0, callbackID)
 		if err != nil || cb.State != store.CallbackActive {
 			return err
 		}
 		_, err = e.client.JobRetryTx(ctx, tx.SQL(), res.Job.ID)
 		return err
-	case rivertype.JobStateRunning:
+	case res.Job.State == rivertype.JobStateRunning:
 		// River cannot wake a running job, and the job may be about to
 		// sleep: a small job wakes it once it does.
 		_, err := e.client.InsertTx(ctx, tx.SQL(), WakeArgs{CallbackID: callbackID},
@@ -104,6 +104,14 @@ func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) er
 		return err
 	}
 	return nil
+}
+
+// sleeping says whether a job waits for a later time: scheduled, or — when
+// River snoozed it for less than its scheduler's interval — available but
+// not before its scheduled time (a drained delivery job sleeps 2 s so).
+func sleeping(job *rivertype.JobRow) bool {
+	return job.State == rivertype.JobStateScheduled ||
+		job.State == rivertype.JobStateAvailable && job.ScheduledAt.After(time.Now())
 }
 
 // wakeDelay is how soon a wake job looks at a delivery job that was running.
@@ -135,10 +143,10 @@ func (w *wakeWorker) Work(ctx context.Context, job *river.Job[WakeArgs]) error {
 	if err != nil || !res.UniqueSkippedAsDuplicate {
 		return err
 	}
-	switch res.Job.State {
-	case rivertype.JobStateRunning:
+	switch {
+	case res.Job.State == rivertype.JobStateRunning:
 		return river.JobSnooze(wakeDelay)
-	case rivertype.JobStateScheduled:
+	case sleeping(res.Job):
 		cb, err := e.cfg.Store.GetCallback(ctx, 0, job.Args.CallbackID)
 		if err != nil || cb.State != store.CallbackActive {
 			return err

@@ -30,13 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 // behind a suspension, released, replayed.
 func testPendingFollowsStatus(t *testing.T, s *store.Store) {
 	ctx := context.Background()
-	o, u := seed(t, s, "acme")
-	in := newInstance(o, u, "Alpha")
-	if err := s.CreateInstance(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	var cb *store.Callback
-	var ns []*store.Notification
+	_, cb, ns := outbox(t, s, "n1", "n2", "n3")
 	tx := func(f func(tx *store.Tx) error) {
 		t.Helper()
 		if err := s.InTx(ctx, f); err != nil {
@@ -57,20 +51,6 @@ func testPendingFollowsStatus(t *testing.T, s *store.Store) {
 			t.Errorf("%s: pending %v, want %v", step, ids, wantPending)
 		}
 	}
-	tx(func(tx *store.Tx) error {
-		var err error
-		if cb, err = tx.CallbackFor(ctx, o.ID, "https://hooks.example/x"); err != nil {
-			return err
-		}
-		for _, id := range []string{"n1", "n2", "n3"} {
-			n := &store.Notification{ID: id, OrgID: o.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}")}
-			if err := tx.InsertNotification(ctx, n, nil); err != nil {
-				return err
-			}
-			ns = append(ns, n)
-		}
-		return nil
-	})
 	check("created", "n1", "n2", "n3")
 	tx(func(tx *store.Tx) error {
 		return tx.RecordAttempts(ctx, []store.AttemptResult{
@@ -91,28 +71,7 @@ func testPendingFollowsStatus(t *testing.T, s *store.Store) {
 // attempt's result: the notification stays pending and goes out again.
 func testReplayDuringSend(t *testing.T, s *store.Store) {
 	ctx := context.Background()
-	o, u := seed(t, s, "acme")
-	in := newInstance(o, u, "Alpha")
-	if err := s.CreateInstance(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	var cb *store.Callback
-	err := s.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if cb, err = tx.CallbackFor(ctx, o.ID, "https://hooks.example/x"); err != nil {
-			return err
-		}
-		for _, id := range []string{"n1", "n2"} {
-			n := &store.Notification{ID: id, OrgID: o.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}")}
-			if err := tx.InsertNotification(ctx, n, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, cb, _ := outbox(t, s, "n1", "n2")
 	pending, err := s.PendingNotifications(ctx, cb.ID, 0, 10)
 	if err != nil || len(pending) != 2 {
 		t.Fatalf("pending: %v %v", pending, err)
@@ -155,6 +114,38 @@ func testReplayDuringSend(t *testing.T, s *store.Store) {
 	if from, _ := s.PendingNotifications(ctx, cb.ID, again[0].Seq-1, 10); len(from) != 1 {
 		t.Errorf("pending after the seq before n1: %v", from)
 	}
+}
+
+// outbox makes an organization, an instance and a callback with the
+// notifications ids waiting to be sent, in order.
+func outbox(t *testing.T, s *store.Store, ids ...string) (*store.Organization, *store.Callback, []*store.Notification) {
+	t.Helper()
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	in := newInstance(o, u, "Alpha")
+	if err := s.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var cb *store.Callback
+	var ns []*store.Notification
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if cb, err = tx.CallbackFor(ctx, o.ID, "https://hooks.example/x"); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			n := &store.Notification{ID: id, OrgID: o.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}")}
+			if err := tx.InsertNotification(ctx, n, nil); err != nil {
+				return err
+			}
+			ns = append(ns, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, cb, ns
 }
 
 // seed makes an organization with one user.
