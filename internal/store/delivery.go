@@ -146,8 +146,11 @@ func (t *Tx) InsertNotification(ctx context.Context, n *Notification, eventSeqs 
 		return t.d.wrap(err)
 	}
 	if len(eventSeqs) > 0 {
-		in, args := t.d.inList(eventSeqs)
-		if _, err := t.exec(ctx, `UPDATE events SET notification_id = ? WHERE seq `+in, append([]any{n.Seq}, args...)...); err != nil {
+		args := []any{n.Seq}
+		for _, seq := range eventSeqs {
+			args = append(args, seq)
+		}
+		if _, err := t.exec(ctx, `UPDATE events SET notification_id = ? WHERE seq IN (`+placeholders(len(eventSeqs))+`)`, args...); err != nil {
 			return err
 		}
 	}
@@ -214,45 +217,78 @@ type AttemptResult struct {
 // their number, and sets each notification's status — only if nobody
 // touched it since it was read: a replay asked for while it was being
 // sent must not be swallowed by the attempt's result, so a notification
-// changed meanwhile only counts the attempt and keeps its new status.
-//
-// On PostgreSQL every list travels as one array parameter (unnest, ANY):
-// the statements are the same whatever the pass's size, prepared once,
-// and bind a handful of values instead of hundreds.
+// changed meanwhile keeps its status and goes out again.
 func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	if err := t.insertAttempts(ctx, results); err != nil {
+	cast := func(typ string) string {
+		if t.d.name == Postgres {
+			return "?::" + typ
+		}
+		return "?"
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(results)*6)
+	b.WriteString(`INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response) VALUES `)
+	for i, r := range results {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		a := r.Attempt
+		args = append(args, r.Notification.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
+	}
+	if _, err := t.exec(ctx, b.String(), args...); err != nil {
 		return err
 	}
 	at := now()
 	changed := map[int64]bool{}
 	for _, status := range []string{NotificationDelivered, NotificationRetry} {
-		var seqs []int64
-		var readAt []time.Time
-		var deliveredAt sql.NullTime
+		b.Reset()
+		args = args[:0]
+		var deliveredAt any
 		for _, r := range results {
 			if r.Status != status {
 				continue
 			}
-			seqs, readAt = append(seqs, r.Notification.Seq), append(readAt, r.Notification.UpdatedAt.UTC())
+			if len(args) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + cast("bigint") + ", " + cast("timestamptz") + ")")
+			args = append(args, r.Notification.Seq, r.Notification.UpdatedAt.UTC())
 			if status == NotificationDelivered {
-				deliveredAt = sql.NullTime{Time: r.Attempt.At.UTC(), Valid: true} // one pass: one attempt time
+				deliveredAt = r.Attempt.At.UTC() // one pass: one attempt time
 			}
 		}
-		if len(seqs) == 0 {
+		if len(args) == 0 {
 			continue
 		}
-		done, err := t.setStatus(ctx, status, at, deliveredAt, seqs, readAt)
+		q := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?, delivered_at = COALESCE(?, delivered_at)
+			FROM (SELECT column1 AS seq, column2 AS read_at FROM (VALUES ` + b.String() + `) AS vv) AS v
+			WHERE notifications.seq = v.seq AND notifications.updated_at = v.read_at RETURNING notifications.seq`
+		var dat any = deliveredAt
+		if t.d.name == Postgres && deliveredAt == nil {
+			dat = sql.NullTime{}
+		}
+		rows, err := t.query(ctx, q, append([]any{status, at, dat}, args...)...)
 		if err != nil {
 			return err
 		}
-		for _, seq := range done {
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return t.d.wrap(err)
+			}
 			changed[seq] = true
 		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t.d.wrap(err)
+		}
 	}
-	var untouched, notified []int64
+	var untouched, notified []any
 	for _, r := range results {
 		n := r.Notification
 		if !changed[n.Seq] {
@@ -267,97 +303,16 @@ func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error 
 		}
 	}
 	if len(untouched) > 0 {
-		in, args := t.d.inList(untouched)
-		if _, err := t.exec(ctx, `UPDATE notifications SET attempts = attempts + 1 WHERE seq `+in, args...); err != nil {
+		if _, err := t.exec(ctx, `UPDATE notifications SET attempts = attempts + 1 WHERE seq IN (`+placeholders(len(untouched))+`)`, untouched...); err != nil {
 			return err
 		}
 	}
 	if len(notified) > 0 {
-		in, args := t.d.inList(notified)
-		if _, err := t.exec(ctx, `UPDATE events SET status = 'NOTIFIED' WHERE notification_id `+in, args...); err != nil {
+		if _, err := t.exec(ctx, `UPDATE events SET status = 'NOTIFIED' WHERE notification_id IN (`+placeholders(len(notified))+`)`, notified...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// insertAttempts adds one row per result to attempts.
-func (t *Tx) insertAttempts(ctx context.Context, results []AttemptResult) error {
-	const insert = `INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response) `
-	if t.d.name == Postgres {
-		n := len(results)
-		seqs, ats, codes, lats := make([]int64, n), make([]time.Time, n), make([]int32, n), make([]int32, n)
-		errs, resps := make([]string, n), make([]string, n)
-		for i, r := range results {
-			a := r.Attempt
-			seqs[i], ats[i], codes[i], lats[i], errs[i], resps[i] = r.Notification.Seq, a.At.UTC(), int32(a.StatusCode), int32(a.Latency.Milliseconds()), a.Error, a.Response
-		}
-		_, err := t.exec(ctx, insert+`SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::integer[], ?::integer[], ?::text[], ?::text[])`,
-			seqs, ats, codes, lats, errs, resps)
-		return err
-	}
-	var b strings.Builder
-	args := make([]any, 0, len(results)*6)
-	b.WriteString(insert + `VALUES `)
-	for i, r := range results {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?)")
-		a := r.Attempt
-		args = append(args, r.Notification.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
-	}
-	_, err := t.exec(ctx, b.String(), args...)
-	return err
-}
-
-// setStatus sets the status of the notifications seqs that were last
-// changed at readAt (the same index), and returns those it changed.
-func (t *Tx) setStatus(ctx context.Context, status string, at time.Time, deliveredAt sql.NullTime, seqs []int64, readAt []time.Time) ([]int64, error) {
-	const set = `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?, delivered_at = COALESCE(?, delivered_at) `
-	const where = ` WHERE notifications.seq = v.seq AND notifications.updated_at = v.read_at RETURNING notifications.seq`
-	var rows *sql.Rows
-	var err error
-	if t.d.name == Postgres {
-		rows, err = t.query(ctx, set+`FROM unnest(?::bigint[], ?::timestamptz[]) AS v(seq, read_at)`+where, status, at, deliveredAt, seqs, readAt)
-	} else {
-		var b strings.Builder
-		args := []any{status, at, deliveredAt}
-		for i := range seqs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?)")
-			args = append(args, seqs[i], readAt[i])
-		}
-		rows, err = t.query(ctx, set+`FROM (SELECT column1 AS seq, column2 AS read_at FROM (VALUES `+b.String()+`) AS vv) AS v`+where, args...)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var done []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return nil, t.d.wrap(err)
-		}
-		done = append(done, seq)
-	}
-	return done, t.d.wrap(rows.Err())
-}
-
-// inList is "IN (?, ?, …)" on SQLite and "= ANY(?)" with one array on
-// PostgreSQL, with its arguments.
-func (d dialect) inList(ids []int64) (string, []any) {
-	if d.name == Postgres {
-		return `= ANY(?::bigint[])`, []any{ids}
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return `IN (` + placeholders(len(ids)) + `)`, args
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
