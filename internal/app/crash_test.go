@@ -47,7 +47,7 @@ type process struct {
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--allow-private-callbacks",
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--allow-private-callbacks", "--allow-upstream", "127.0.0.1",
 		"--insightly-rate", "1000", "--insightly-concurrency", "8", "--log-level", "warn"}, args...)...)
 	cmd.Env = append(os.Environ(), "POLLHOOK_TEST_AS_MAIN=1")
 	logs := &lockedWriter{}

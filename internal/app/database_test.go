@@ -36,7 +36,7 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	setAnswer := func(code int) { mu.Lock(); answer = code; mu.Unlock() }
 
 	dir := t.TempDir()
-	fast := []string{"--allow-private-callbacks", "--interval-unit", "1s", "--insightly-rate", "1000"}
+	fast := []string{"--allow-private-callbacks", "--allow-upstream", simSrv.Listener.Addr().String(), "--interval-unit", "1s", "--insightly-rate", "1000"}
 	base, stop := runServeCommand(t, io.Discard, append([]string{"--data-dir", dir}, fast...)...)
 	creds, err := readCredentials(filepath.Join(dir, "credentials"))
 	if err != nil {

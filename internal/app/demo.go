@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hookURL := "http://" + recvLn.Addr().String() + "/webhooks/insightly"
 
 	// pollhook itself.
-	cfg := serverConfig{Addr: *addr, DataDir: dir, AllowPrivateCallbacks: true, LogLevel: "warn",
+	cfg := serverConfig{Addr: *addr, DataDir: dir, AllowPrivateCallbacks: true, AllowUpstream: simLn.Addr().String(), LogLevel: "warn",
 		InsightlyRate: 5, InsightlyConcurrency: 4, IntervalUnit: *every}
 	log := slog.New(slog.NewTextHandler(&lockedBuffer{w: stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := newServer(ctx, cfg, log)

@@ -59,6 +59,10 @@ func withDatabase(dsn string) harnessOpt { return func(c *serverConfig) { c.Data
 func withClock(now func() time.Time) harnessOpt {
 	return func(c *serverConfig) { c.now, c.fetchInterval = now, 50*time.Millisecond }
 }
+// withAllowUpstream adds HOST[:PORT] to --allow-upstream (the simulator is on it).
+func withAllowUpstream(hostPort string) harnessOpt {
+	return func(c *serverConfig) { c.AllowUpstream += "," + hostPort }
+}
 func withoutPrivateCallbacks() harnessOpt {
 	return func(c *serverConfig) { c.AllowPrivateCallbacks = false }
 }
@@ -72,7 +76,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Cleanup(hook.Close)
 
 	dir := t.TempDir()
-	cfg := serverConfig{DataDir: dir, AllowPrivateCallbacks: true, LogLevel: "debug", InsightlyRate: 1000, InsightlyConcurrency: 8}
+	cfg := serverConfig{DataDir: dir, AllowPrivateCallbacks: true, AllowUpstream: simSrv.Listener.Addr().String(), LogLevel: "debug",
+		InsightlyRate: 1000, InsightlyConcurrency: 8}
 	for _, o := range opts {
 		o(&cfg)
 	}

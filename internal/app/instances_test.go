@@ -293,7 +293,7 @@ func TestPrivateCallbacksRefused(t *testing.T) {
 		b := h.instanceBody("X", map[string]any{"event.notification.callback.url": u})
 		resp, out := h.call("POST", "/instances", h.platform(), b)
 		want(t, resp, out, 400, "configuration.event.notification.callback.url")
-		if !strings.Contains(string(out), "internal address") && !strings.Contains(string(out), "localhost") {
+		if !strings.Contains(string(out), "not on the public Internet") && !strings.Contains(string(out), "localhost is this machine") {
 			t.Errorf("%s: %s", u, out)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/jobs"
 	"github.com/pollhook/pollhook/internal/metrics"
+	"github.com/pollhook/pollhook/internal/netguard"
 	"github.com/pollhook/pollhook/internal/seal"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -37,6 +38,7 @@ type serverConfig struct {
 	Database              string
 	EncryptionKey         string
 	AllowPrivateCallbacks bool
+	AllowUpstream         string
 	LogLevel              string
 	LogFormat             string
 	InsightlyRate         float64
@@ -80,6 +82,8 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.EncryptionKey, "encryption-key", env("POLLHOOK_ENCRYPTION_KEY", ""), "keys that encrypt instance secrets: id:base64[,id:base64…], newest first; "+
 		"required with PostgreSQL (default on SQLite: a generated <data-dir>/encryption.key) ($POLLHOOK_ENCRYPTION_KEY)")
 	fs.BoolVar(&c.AllowPrivateCallbacks, "allow-private-callbacks", env("POLLHOOK_ALLOW_PRIVATE_CALLBACKS", "") == "true", "accept callback URLs on loopback and private networks (tests and demos only) ($POLLHOOK_ALLOW_PRIVATE_CALLBACKS)")
+	fs.StringVar(&c.AllowUpstream, "allow-upstream", env("POLLHOOK_ALLOW_UPSTREAM", ""), "HOST[:PORT],… that instances may use as their Insightly API besides Insightly's own https://api.<pod>.insightly.com; "+
+		"the only way to allow a loopback or private upstream, such as the simulator ($POLLHOOK_ALLOW_UPSTREAM)")
 	fs.Float64Var(&c.InsightlyRate, "insightly-rate", envFloat("POLLHOOK_INSIGHTLY_RATE", insightly.RateDefault), "requests per second to each Insightly account ($POLLHOOK_INSIGHTLY_RATE)")
 	fs.IntVar(&c.InsightlyConcurrency, "insightly-concurrency", int(envFloat("POLLHOOK_INSIGHTLY_CONCURRENCY", insightly.InFlightDefault)), "requests in flight to each Insightly account ($POLLHOOK_INSIGHTLY_CONCURRENCY)")
 	fs.DurationVar(&c.IntervalUnit, "interval-unit", envDuration("POLLHOOK_INTERVAL_UNIT", time.Minute), "what one unit of event.poller.refresh_interval means; shorten it for demos and tests only ($POLLHOOK_INTERVAL_UNIT)")
@@ -120,6 +124,7 @@ type server struct {
 	jobs        *jobs.Engine
 	handler     http.Handler
 	credentials string // where the first credentials were written, if this start created them
+	swept       chan struct{}
 }
 
 // keyring loads the encryption keys: configured, or on SQLite a key file
@@ -160,7 +165,12 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		log.Info("created the first organization and user; their secrets are in the credentials file (readable by this user only)",
 			"file", s.credentials)
 	}
-	els := element.NewRegistry(insightly.NewElement(insightly.Options{
+	allow, err := netguard.ParseAllowList(cfg.AllowUpstream)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("--allow-upstream: %w", err)
+	}
+	els := element.NewRegistry(insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: allow},
 		Limits: insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)}))
 	s.instances = &instance.Service{Store: st, Elements: els, Keys: keys, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks,
 		VerifyTimeout: 30 * time.Second}
@@ -192,12 +202,34 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	return s, nil
 }
 
-// start runs the background work; stop (from run) ends it.
-func (s *server) start(ctx context.Context) error { return s.jobs.Start(ctx) }
+// start runs the background work; stop (from run) ends it. It also checks
+// every stored instance against this server's rules once (see
+// instance.Service.Sweep), in the background: nothing waits for it.
+func (s *server) start(ctx context.Context) error {
+	if err := s.jobs.Start(ctx); err != nil {
+		return err
+	}
+	s.swept = make(chan struct{})
+	go func() {
+		defer close(s.swept)
+		res, err := s.instances.Sweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("checking the stored instances", "err", err)
+		case res.Refused+res.Allowed+res.Resealed > 0:
+			s.log.Warn("checked the stored instances", "instances", res.Checked, "upstream_refused", res.Refused,
+				"upstream_allowed_again", res.Allowed, "secrets_sealed", res.Resealed)
+		}
+	}()
+	return nil
+}
 
 // stop lets jobs in flight finish for a while, then abandons them safely:
 // a poll that did not commit is simply run again.
 func (s *server) stop() {
+	if s.swept != nil {
+		<-s.swept
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := s.jobs.Stop(ctx); err == nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/jobs"
+	"github.com/pollhook/pollhook/internal/netguard"
 	"github.com/pollhook/pollhook/internal/seal"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -145,8 +146,14 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 	})}
 	go r.simSrv.Serve(ln)
 	r.simURL = "http://" + ln.Addr().String() + "/v3.1"
+	// The simulator is on loopback: allowed as the operator's --allow-upstream would.
+	simAllowed, err := netguard.ParseAllowList(ln.Addr().String())
+	if err != nil {
+		r.close()
+		return nil, err
+	}
 	keys, _ := seal.Parse(seal.NewKey("k1"))
-	el := insightly.NewElement(insightly.Options{Limits: insightly.NewLimits(1e6, 64)})
+	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: simAllowed}, Limits: insightly.NewLimits(1e6, 64)})
 	r.svc = &instance.Service{Store: r.st, Elements: element.NewRegistry(el), Keys: keys, AllowPrivateCallbacks: true}
 	cfg.Store, cfg.Instances, cfg.AllowPrivateCallbacks = r.st, r.svc, true
 	if cfg.Logger == nil {

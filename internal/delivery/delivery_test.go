@@ -1,10 +1,13 @@
 package delivery
 
 import (
+	"net/netip"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/pollhook/pollhook/internal/netguard/netguardtest"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,8 +134,20 @@ func TestSenderRefusesInternalAddresses(t *testing.T) {
 	for _, u := range []string{recv.URL, "http://[::1]:1/", "http://10.0.0.1:1/", "http://169.254.169.254/latest/meta-data",
 		"http://localhost:" + strings.Split(recv.URL, ":")[2] + "/"} {
 		r := strict.Send(context.Background(), u, http.Header{}, []byte("{}"))
-		if r.Status != 0 || !strings.Contains(r.Err, "internal address") {
+		if r.Status != 0 || !strings.Contains(r.Err, "not on the public Internet") {
 			t.Errorf("%s: %+v", u, r)
+		}
+	}
+	// The shared table: every blocked address is refused before any
+	// packet leaves; a public one gets past the guard (and then times out
+	// or fails to route here, which is not the guard's doing).
+	for _, c := range netguardtest.Cases {
+		ip := netip.MustParseAddr(c.Addr).WithZone("")
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		r := strict.Send(ctx, "http://"+netip.AddrPortFrom(ip, 80).String()+"/hook", http.Header{}, []byte("{}"))
+		cancel()
+		if blocked := strings.Contains(r.Err, "not on the public Internet"); blocked == c.Public {
+			t.Errorf("%s (%s): %+v, want public=%v", c.Addr, c.Why, r, c.Public)
 		}
 	}
 	if r := NewSender(true, time.Second).Send(context.Background(), recv.URL, http.Header{}, []byte("{}")); !r.OK() {

@@ -3,15 +3,14 @@ package delivery
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/netguard"
 )
 
 // Sending defaults.
@@ -30,7 +29,7 @@ type Sender struct {
 }
 
 // ErrBlocked is a refused destination address.
-var ErrBlocked = errors.New("delivery: the callback resolves to an internal address")
+var ErrBlocked = errors.New("delivery: the callback resolves to an address that is not on the public Internet")
 
 // NewSender makes a sender; allowPrivate accepts loopback and private
 // destinations (tests and demos).
@@ -40,35 +39,12 @@ func NewSender(allowPrivate bool, timeout time.Duration) *Sender {
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if !allowPrivate {
-		d.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip, err := netip.ParseAddr(host)
-			if err != nil || Internal(ip) {
-				return fmt.Errorf("%w (%s)", ErrBlocked, host)
-			}
-			return nil
-		}
+		d = netguard.PublicDialer()
 	}
 	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: timeout, ForceAttemptHTTP2: true}
 	return &Sender{client: &http.Client{Transport: tr, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// sharedAddressSpace is carrier-grade NAT (RFC 6598), internal too.
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
-
-// Internal reports addresses that are not on the public Internet:
-// loopback, private, link-local (cloud metadata at 169.254.169.254),
-// multicast, unspecified and CGNAT.
-func Internal(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedAddressSpace.Contains(ip) ||
-		ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // Result is one attempt's outcome.
@@ -100,7 +76,7 @@ func (s *Sender) Send(ctx context.Context, url string, h http.Header, body []byt
 	res := Result{Latency: time.Since(start)}
 	if err != nil {
 		res.Err = err.Error()
-		if errors.Is(err, ErrBlocked) {
+		if errors.Is(err, netguard.ErrBlocked) {
 			res.Err = ErrBlocked.Error()
 		}
 		return res

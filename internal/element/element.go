@@ -37,9 +37,19 @@ type Element interface {
 	// instance enables events without one.
 	DefaultPollerConfig() json.RawMessage
 	// Open checks an instance configuration and returns a connection. It
-	// makes no request: Conn.Identify verifies the credentials.
+	// makes no request: Conn.Identify verifies the credentials. A
+	// configuration naming an upstream the server may not call fails
+	// with an error matching ErrUpstreamNotAllowed.
 	Open(cfg map[string]string) (Conn, error)
+	// Destination is where the configuration's credentials are sent
+	// (scheme://host[:port]). A stored secret may only go where it was
+	// entered: a change of destination needs the secrets given again.
+	Destination(cfg map[string]string) (string, error)
 }
+
+// ErrUpstreamNotAllowed matches an upstream URL the server refuses to
+// call: not the element's own service and not allowed by the operator.
+var ErrUpstreamNotAllowed = errors.New("the upstream URL is not allowed")
 
 // Info describes an element.
 type Info struct {
@@ -112,7 +122,14 @@ type Result struct {
 type ScanOptions struct {
 	PageSize int  // records per upstream request; 0 for the element's default
 	Brief    bool // top-level fields only: enough for an ID scan, and cheaper
+	// MaxPages bounds the requests of one scan (0: no bound), so a broken
+	// upstream that never ends its results cannot hold a run, or memory,
+	// for ever. A scan that reaches it fails with ErrTooManyPages.
+	MaxPages int
 }
+
+// ErrTooManyPages matches a scan stopped by ScanOptions.MaxPages.
+var ErrTooManyPages = errors.New("the scan read its maximum number of pages without reaching the end")
 
 // Backoff, wrapped in an error, says the upstream wants no more requests
 // from this account until a time: a spent daily quota, or a rate limit

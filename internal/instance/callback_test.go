@@ -1,8 +1,12 @@
 package instance
 
 import (
+	"fmt"
+	"net/netip"
+
 	"context"
 	"errors"
+	"github.com/pollhook/pollhook/internal/netguard/netguardtest"
 	"net"
 	"strings"
 	"testing"
@@ -40,14 +44,16 @@ func TestCheckCallback(t *testing.T) {
 		{"https://v6.example/", ""},
 		{"https://93.184.216.34/", ""},
 		{"https://rebind.example/", "resolves to 10.0.0.7"},
+		{"https://hooks.example.com:99999/", "port 99999 is not between 1 and 65535"},
+		{"https://hooks.example.com:0/", "port 0"},
 		{"https://mapped.example/", "resolves to 127.0.0.1"},
 		{"https://nowhere.example/", "cannot be resolved"},
-		{"http://192.168.1.1/", "internal address"},
-		{"http://172.16.0.1/", "internal address"},
-		{"http://[fd00::1]/", "internal address"},
-		{"http://[fe80::1]/", "internal address"},
-		{"http://0.0.0.0/", "internal address"},
-		{"http://224.0.0.1/", "internal address"},
+		{"http://192.168.1.1/", "not on the public Internet"},
+		{"http://172.16.0.1/", "not on the public Internet"},
+		{"http://[fd00::1]/", "not on the public Internet"},
+		{"http://[fe80::1]/", "not on the public Internet"},
+		{"http://0.0.0.0/", "not on the public Internet"},
+		{"http://224.0.0.1/", "not on the public Internet"},
 		{"http://app.localhost/", "localhost"},
 		{"mailto:x@example.com", "http:// or https://"},
 		{"https:///path", "no host"},
@@ -62,6 +68,20 @@ func TestCheckCallback(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.url, err, tc.err)
 		case err != nil && !strings.HasPrefix(err.Error(), "configuration.event.notification.callback.url: "):
 			t.Errorf("%s: the error does not name the field: %v", tc.url, err)
+		}
+	}
+	// The shared table, as an address literal and as a name resolving to it.
+	dns := fakeDNS{}
+	s.Resolver = dns
+	for i, c := range netguardtest.Cases {
+		ip := netip.MustParseAddr(c.Addr)
+		host := fmt.Sprintf("h%d.example", i)
+		dns[host] = []string{ip.WithZone("").String()}
+		for _, u := range []string{"https://" + netip.AddrPortFrom(ip, 443).String() + "/hook", "https://" + host + "/hook"} {
+			err := s.checkCallback(context.Background(), u)
+			if c.Public != (err == nil) {
+				t.Errorf("%s (%s): %v, want public=%v", u, c.Why, err, c.Public)
+			}
 		}
 	}
 	s.AllowPrivateCallbacks = true

@@ -44,7 +44,7 @@ var eventKeys = []string{
 }
 
 // secretKeys are masked and sealed whatever the element says.
-var secretKeys = []string{KeySignatureKey, KeyBasicPassword, "oauth.api.key", "oauth.api.secret",
+var secretKeys = []string{KeySignatureKey, KeyBasicPassword, KeyCallbackHeaders, "oauth.api.key", "oauth.api.secret",
 	"oauth.user.token", "oauth.user.refresh_token", "oauth.user.token.secret"}
 
 // isSecret tells whether a configuration value is masked and sealed: the

@@ -55,19 +55,19 @@ func (s *Service) element(pathKey string, ref *elementRef) (element.Element, err
 	return el, nil
 }
 
-// plainConfig reads a body's configuration into strings. masked are the
-// current secret values: a secret sent back as ******** (as a client
-// round-tripping a GET would) keeps its value.
-func plainConfig(raw map[string]json.RawMessage, current map[string]string) (map[string]string, []string, error) {
-	cfg := map[string]string{}
-	var removed []string
+// plainConfig reads a body's configuration into strings. current are the
+// stored values: a secret sent back as ******** (as a client
+// round-tripping a GET would) keeps its value. literal are the keys the
+// body gave a value of its own (not the mask, not null).
+func plainConfig(raw map[string]json.RawMessage, current map[string]string) (cfg map[string]string, removed []string, literal map[string]bool, err error) {
+	cfg, literal = map[string]string{}, map[string]bool{}
 	for _, key := range sortedRawKeys(raw) {
 		if strings.HasPrefix(key, "pollhook.") {
-			return nil, nil, invalid("configuration."+key, "keys starting with pollhook. are reserved")
+			return nil, nil, nil, invalid("configuration."+key, "keys starting with pollhook. are reserved")
 		}
 		v, present, err := configValue(key, raw[key], key == KeyPollerConfig)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		switch {
 		case !present:
@@ -75,14 +75,14 @@ func plainConfig(raw map[string]json.RawMessage, current map[string]string) (map
 		case v == Mask:
 			old, ok := current[key]
 			if !ok {
-				return nil, nil, invalid("configuration."+key, "is %s, which stands for a stored secret, but none is stored", Mask)
+				return nil, nil, nil, invalid("configuration."+key, "is %s, which stands for a stored secret, but none is stored", Mask)
 			}
 			cfg[key] = old
 		default:
-			cfg[key] = v
+			cfg[key], literal[key] = v, true
 		}
 	}
-	return cfg, removed, nil
+	return cfg, removed, literal, nil
 }
 
 func sortedRawKeys(m map[string]json.RawMessage) []string {
@@ -154,7 +154,7 @@ func (s *Service) Create(ctx context.Context, c Caller, pathKey string, body []b
 			return nil, err
 		}
 	}
-	cfg, _, err := plainConfig(in.Configuration, nil)
+	cfg, _, _, err := plainConfig(in.Configuration, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -215,43 +215,43 @@ func (s *Service) Update(ctx context.Context, c Caller, id int64, body []byte, p
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, c, id, func(inst *store.Instance, current map[string]string) (map[string]string, error) {
+	return s.change(ctx, c, id, func(inst *store.Instance, current map[string]string) (map[string]string, map[string]bool, error) {
 		if in.Element != nil {
 			if _, err := s.element(inst.ElementKey, in.Element); err != nil {
-				return nil, invalid("element", "an instance cannot change element (it is %s)", inst.ElementKey)
+				return nil, nil, invalid("element", "an instance cannot change element (it is %s)", inst.ElementKey)
 			}
 		}
 		var err error
 		if in.Name != nil {
 			if inst.Name, err = cleanName(*in.Name); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		} else if !patch {
-			return nil, invalid("name", "is required in a PUT, which replaces the instance; use PATCH to change parts")
+			return nil, nil, invalid("name", "is required in a PUT, which replaces the instance; use PATCH to change parts")
 		}
 		if in.Tags != nil {
 			if inst.Tags, err = cleanTags(*in.Tags); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		} else if !patch {
 			inst.Tags = []string{}
 		}
-		next, removed, err := plainConfig(in.Configuration, current)
+		next, removed, literal, err := plainConfig(in.Configuration, current)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !patch {
 			if !in.hasConfiguration {
-				return nil, invalid("configuration", "is required in a PUT, which replaces the instance; use PATCH to change parts")
+				return nil, nil, invalid("configuration", "is required in a PUT, which replaces the instance; use PATCH to change parts")
 			}
-			return next, nil
+			return next, literal, nil
 		}
 		merged := maps.Clone(current)
 		maps.Copy(merged, next)
 		for _, k := range removed {
 			delete(merged, k)
 		}
-		return merged, nil
+		return merged, literal, nil
 	})
 }
 
@@ -260,7 +260,11 @@ func (s *Service) Update(ctx context.Context, c Caller, id int64, body []byte, p
 // upstream when they changed or were last found invalid), and writes it.
 // The slow checks run outside the transaction; the write then makes sure
 // nobody changed the instance meanwhile (409 if so).
-func (s *Service) change(ctx context.Context, c Caller, id int64, edit func(inst *store.Instance, current map[string]string) (map[string]string, error)) (*View, error) {
+//
+// edit also says which keys the request gave values of its own (literal):
+// a stored secret may only go where it was entered, so a change of where
+// secrets are sent needs them given again (see secretsFollow).
+func (s *Service) change(ctx context.Context, c Caller, id int64, edit func(inst *store.Instance, current map[string]string) (next map[string]string, literal map[string]bool, err error)) (*View, error) {
 	inst, err := s.load(ctx, s.Store, c, id)
 	if err != nil {
 		return nil, err
@@ -273,8 +277,11 @@ func (s *Service) change(ctx context.Context, c Caller, id int64, edit func(inst
 	if err != nil {
 		return nil, err
 	}
-	next, err := edit(inst, current)
+	next, literal, err := edit(inst, current)
 	if err != nil {
+		return nil, err
+	}
+	if err := secretsFollow(el, current, next, literal); err != nil {
 		return nil, err
 	}
 	if err := s.checkConfig(ctx, el, next); err != nil {
@@ -358,16 +365,20 @@ func (s *Service) ConfigItems(ctx context.Context, c Caller, id int64) ([]Config
 	if err != nil {
 		return nil, err
 	}
+	el, err := s.elementOf(inst)
+	if err != nil {
+		return nil, err
+	}
 	out := []ConfigItem{}
 	for _, it := range inst.Config {
-		out = append(out, itemView(it))
+		out = append(out, itemView(el, it))
 	}
 	return out, nil
 }
 
-func itemView(it store.ConfigItem) ConfigItem {
+func itemView(el element.Element, it store.ConfigItem) ConfigItem {
 	v := it.Value
-	if it.Secret {
+	if it.Secret || isSecret(el, it.Key) {
 		v = Mask
 	}
 	return ConfigItem{ID: it.ID, Key: it.Key, Name: it.Key, PropertyValue: v}
@@ -402,25 +413,25 @@ func (s *Service) PatchConfigItem(ctx context.Context, c Caller, id, itemID int6
 		return nil, invalid("propertyValue", "is required")
 	}
 	var key string
-	v, err := s.change(ctx, c, id, func(inst *store.Instance, current map[string]string) (map[string]string, error) {
+	v, err := s.change(ctx, c, id, func(inst *store.Instance, current map[string]string) (map[string]string, map[string]bool, error) {
 		for _, it := range inst.Config {
 			if it.ID == itemID {
 				key = it.Key
 			}
 		}
 		if key == "" {
-			return nil, errNoItem
+			return nil, nil, errNoItem
 		}
-		next, removed, err := plainConfig(map[string]json.RawMessage{key: req.PropertyValue}, current)
+		next, removed, literal, err := plainConfig(map[string]json.RawMessage{key: req.PropertyValue}, current)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(removed) > 0 {
-			return nil, invalid("propertyValue", "must not be null; PATCH the instance's configuration to remove a key")
+			return nil, nil, invalid("propertyValue", "must not be null; PATCH the instance's configuration to remove a key")
 		}
 		merged := maps.Clone(current)
 		maps.Copy(merged, next)
-		return merged, nil
+		return merged, literal, nil
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/element/insightly"
+	"github.com/pollhook/pollhook/internal/netguard"
 	"github.com/pollhook/pollhook/internal/seal"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -66,7 +67,7 @@ func setup(t *testing.T) (*Service, Caller, *recorder, string, string) {
 	keys, _ := seal.Parse(spec)
 	rec := &recorder{}
 	svc := &Service{Store: st, Keys: keys, Scheduler: rec, AllowPrivateCallbacks: true,
-		Elements: element.NewRegistry(insightly.NewElement(insightly.Options{Limits: insightly.NewLimits(1000, 4)}))}
+		Elements: element.NewRegistry(insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: netguard.AllowList{{Host: "127.0.0.1"}}}, Limits: insightly.NewLimits(1000, 4)}))}
 	body, _ := json.Marshal(map[string]any{"element": map[string]any{"key": "insightly"}, "name": "I",
 		"configuration": map[string]any{"password": s.APIKey(), "base.url": srv.URL + "/v3.1",
 			"event.notification.enabled": true, "event.notification.callback.url": "http://127.0.0.1:1/hook"}})

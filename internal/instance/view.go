@@ -82,7 +82,7 @@ func (s *Service) view(ctx context.Context, in *store.Instance) (*View, error) {
 	cfg := map[string]string{}
 	for _, c := range in.Config {
 		cfg[c.Key] = c.Value
-		if c.Secret {
+		if c.Secret || isSecret(el, c.Key) {
 			cfg[c.Key] = Mask
 		}
 	}

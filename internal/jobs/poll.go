@@ -90,8 +90,9 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		return 0, err
 	}
 	now := e.cfg.Now()
-	if !inst.Valid {
-		// Waiting for new credentials: saving the instance wakes the job.
+	if !inst.Valid && !e.cfg.Instances.UpstreamAllowedAgain(ctx, inst) {
+		// Waiting for new credentials, or for an upstream URL the server
+		// allows: saving the instance wakes the job.
 		return p.Interval, nil
 	}
 	if inst.Account != "" {
@@ -125,6 +126,15 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		e.cfg.Metrics.PollStarted(now.Sub(p.LastRunAt.Add(p.Interval)))
 	}
 	target, err := e.target(inst, a.Resource)
+	if errors.Is(err, element.ErrUpstreamNotAllowed) {
+		// Stored before an upgrade or a change of --allow-upstream: never
+		// dialled, and said so on the instance.
+		if err := e.cfg.Instances.MarkUpstreamRefused(ctx, inst, err); err != nil {
+			return 0, err
+		}
+		e.log.Warn("instance's upstream URL is not allowed; its polls pause until it changes", "instance", inst.ID)
+		return p.Interval, nil
+	}
 	if err != nil {
 		// The stored configuration cannot be used (a key that no longer
 		// decrypts, say): say so on the poll and try again later.

@@ -17,6 +17,7 @@ import (
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/netguard"
 	"github.com/pollhook/pollhook/internal/seal"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -62,7 +63,7 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 	t.Cleanup(func() { st.Close() })
 	keys, _ := seal.Parse(seal.NewKey("k1"))
 	sent := &countingTransport{}
-	el := insightly.NewElement(insightly.Options{HTTPClient: &http.Client{Transport: sent}, Limits: insightly.NewLimits(1e6, 8),
+	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: netguard.AllowList{{Host: "127.0.0.1"}}}, HTTPClient: &http.Client{Transport: sent}, Limits: insightly.NewLimits(1e6, 8),
 		// Waiting moves the manual clock: retries and pauses take no real time.
 		Sleep:   func(ctx context.Context, d time.Duration) error { clock.Advance(d); return ctx.Err() },
 		Backoff: func(int) time.Duration { return time.Millisecond }, Now: clock.Now})

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/pollhook/pollhook/internal/netguard"
+	"github.com/pollhook/pollhook/internal/netguard/netguardtest"
 )
 
 func TestCheckTable(t *testing.T) {
 	t.Parallel()
-	for _, c := range cases(t) {
+	for _, c := range netguardtest.Cases {
 		ip := netip.MustParseAddr(c.Addr)
 		err := netguard.Check(ip)
 		if c.Public != (err == nil) {

@@ -42,7 +42,7 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 	st.Known = len(known)
 	at := r.now()
 	present := map[string]bool{}
-	res, err := t.Conn.Scan(ctx, t.Config.Resource, nil, element.ScanOptions{PageSize: 500, Brief: true}, func(rec *element.Record) error {
+	res, err := t.Conn.Scan(ctx, t.Config.Resource, nil, element.ScanOptions{PageSize: 500, Brief: true, MaxPages: r.maxPages()}, func(rec *element.Record) error {
 		if v, ok := rec.Lookup(cfg.IDField); ok {
 			if id, ok := objectID(v); ok {
 				present[id] = true

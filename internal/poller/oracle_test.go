@@ -14,6 +14,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/element/insightly"
+	"github.com/pollhook/pollhook/internal/netguard"
 	"github.com/pollhook/pollhook/internal/oracle"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
@@ -76,7 +77,7 @@ func newWorld(t *testing.T, seed uint64, dsn string) *world {
 	}
 
 	// Retries and pauses take no real time: the clock under test is the manual one.
-	el := insightly.NewElement(insightly.Options{Limits: insightly.NewLimits(1e6, 8),
+	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: netguard.AllowList{{Host: "127.0.0.1"}}}, Limits: insightly.NewLimits(1e6, 8),
 		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		Backoff: func(int) time.Duration { return time.Millisecond }})
 	conn, err := el.Open(map[string]string{insightly.ConfigPassword: s.APIKey(), insightly.ConfigBaseURL: srv.URL + "/v3.1"})

@@ -51,6 +51,11 @@ type Runner struct {
 	// callback, to schedule their delivery (package jobs inserts its job).
 	Enqueue func(ctx context.Context, tx *store.Tx, callbackID int64) error
 
+	// MaxPages bounds the upstream pages one run or delete scan reads;
+	// default MaxPagesDefault. A run that reaches it fails and says so
+	// (its cursor does not move), rather than read for ever.
+	MaxPages int
+
 	// crash, set by tests, makes a run die at a stage ("read": while
 	// reading records, "commit": inside the commit transaction), as a
 	// killed process would.
@@ -58,6 +63,18 @@ type Runner struct {
 }
 
 var errCrash = errors.New("poller: crashed (test)")
+
+// MaxPagesDefault is 10,000 pages a run: five million records at
+// Insightly's largest page, far past any real change window, but a bound
+// on what an upstream that never ends its results can make a run read.
+const MaxPagesDefault = 10_000
+
+func (r *Runner) maxPages() int {
+	if r.MaxPages > 0 {
+		return r.MaxPages
+	}
+	return MaxPagesDefault
+}
 
 // Stats describe one run.
 type Stats struct {
@@ -153,7 +170,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 		return st, err
 	}
 	var cands []candidate
-	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize}, func(rec *element.Record) error {
+	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize, MaxPages: r.maxPages()}, func(rec *element.Record) error {
 		st.Read++
 		if r.crash != nil && r.crash("read") {
 			return errCrash

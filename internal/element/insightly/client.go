@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/element"
 )
 
 // Client defaults.
@@ -23,9 +25,10 @@ const (
 	DefaultBaseURL    = "https://api.na1.insightly.com/v3.1"
 	TimeoutDefault    = 30 * time.Second
 	MaxRetriesDefault = 5
-	// maxResponse bounds a response body: 500 records of a wide object are
-	// well under it.
-	maxResponse = 64 << 20
+	// MaxResponse bounds a response body, so a broken or hostile upstream
+	// cannot exhaust memory: Insightly's largest page, 500 records of a
+	// wide object with custom fields, is a few MiB.
+	MaxResponse = 16 << 20
 )
 
 // Config configures a Client.
@@ -125,9 +128,14 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // Limiter is the limiter pacing this client.
 func (c *Client) Limiter() *Limiter { return c.limiter }
 
+// errTooLarge is a response over MaxResponse.
+var errTooLarge = errors.New("insightly: response too large")
+
 var (
-	podPattern  = regexp.MustCompile(`^[a-z0-9]+$`)
-	podInURL    = regexp.MustCompile(`api\.([a-z0-9]+)\.insightly\.com`)
+	podPattern = regexp.MustCompile(`^[a-z0-9]+$`)
+	// podInURL is a pod pasted as its API URL: the whole value must be
+	// Insightly's API host, optionally with scheme, port 443 and a path.
+	podInURL    = regexp.MustCompile(`^(?:https://)?api\.([a-z0-9]+)\.insightly\.com(?::443)?(?:/[^?#]*)?$`)
 	versionPath = regexp.MustCompile(`/v\d+(\.\d+)?$`)
 )
 
@@ -200,8 +208,9 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 				return nil, ctx.Err()
 			}
 			// A POST may have been applied before the connection broke:
-			// retrying it could create the record twice.
-			if !idempotent || attempt >= c.maxRetries {
+			// retrying it could create the record twice. A refused
+			// destination or an oversized answer will not change.
+			if !idempotent || attempt >= c.maxRetries || errors.Is(err, element.ErrUpstreamNotAllowed) || errors.Is(err, errTooLarge) {
 				return nil, &Error{Method: method, Path: where, kind: ErrUnavailable, cause: err}
 			}
 			if err := c.sleep(ctx, c.backoff(attempt)); err != nil {
@@ -271,12 +280,12 @@ func (c *Client) send(ctx context.Context, method, url string, body []byte) (*Re
 		return nil, err
 	}
 	defer hr.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(hr.Body, maxResponse+1))
+	b, err := io.ReadAll(io.LimitReader(hr.Body, MaxResponse+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxResponse {
-		return nil, fmt.Errorf("response larger than %d bytes", maxResponse)
+	if len(b) > MaxResponse {
+		return nil, fmt.Errorf("%w: the response is larger than %d MiB", errTooLarge, MaxResponse>>20)
 	}
 	resp := &Response{Status: hr.StatusCode, Header: hr.Header, Body: b, Date: c.now(), TotalCount: -1}
 	if d, err := http.ParseTime(hr.Header.Get("Date")); err == nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -28,7 +29,12 @@ var defaultPollerConfig []byte
 
 // Options configure the element for the whole process.
 type Options struct {
-	// HTTPClient sends every request; default one with TimeoutDefault.
+	// Upstreams decides which API URLs instances may name and requests may
+	// reach: Insightly's own hosts, plus the operator's --allow-upstream.
+	Upstreams Upstreams
+	// HTTPClient sends every request; default Upstreams.Client, which
+	// enforces Upstreams on every connection and redirect. Tests that
+	// replace it keep the check of each instance's URL, not the dialler's.
 	HTTPClient *http.Client
 	// Limits shares pacing between the instances of one Insightly account;
 	// default a registry with the default rates.
@@ -52,7 +58,7 @@ var _ element.Element = (*Element)(nil)
 // NewElement returns the element.
 func NewElement(opts Options) *Element {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: TimeoutDefault}
+		opts.HTTPClient = opts.Upstreams.Client(TimeoutDefault)
 	}
 	if opts.Limits == nil {
 		opts.Limits = NewLimits(0, 0)
@@ -101,13 +107,9 @@ func (e *Element) Open(cfg map[string]string) (element.Conn, error) {
 	if key == "" {
 		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: is required (the Insightly API key)", ConfigPassword)
 	}
-	base, err := ResolveBaseURL(cfg[ConfigPod], cfg[ConfigBaseURL])
+	base, err := e.baseURL(cfg)
 	if err != nil {
-		field := ConfigBaseURL
-		if cfg[ConfigBaseURL] == "" {
-			field = ConfigPod
-		}
-		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: %v", field, strings.TrimPrefix(err.Error(), "insightly: "))
+		return nil, err
 	}
 	account := cfg[element.ConfigAccount]
 	if account == "" {
@@ -121,4 +123,29 @@ func (e *Element) Open(cfg map[string]string) (element.Conn, error) {
 		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: %v", ConfigPassword, strings.TrimPrefix(err.Error(), "insightly: "))
 	}
 	return &conn{client: c, scanLimit: e.opts.ScanLimit}, nil
+}
+
+// baseURL resolves and checks the instance's API root.
+func (e *Element) baseURL(cfg map[string]string) (*url.URL, error) {
+	field := ConfigBaseURL
+	if strings.TrimSpace(cfg[ConfigBaseURL]) == "" {
+		field = ConfigPod
+	}
+	base, err := ResolveBaseURL(cfg[ConfigPod], cfg[ConfigBaseURL])
+	if err != nil {
+		return nil, element.Errorf(http.StatusBadRequest, "configuration.%s: %v", field, strings.TrimPrefix(err.Error(), "insightly: "))
+	}
+	if err := e.opts.Upstreams.Check(base); err != nil {
+		return nil, &element.Error{Status: http.StatusBadRequest, Message: "configuration." + field + ": " + err.Error(), Err: err}
+	}
+	return base, nil
+}
+
+// Destination is the API root's origin: the API key goes there.
+func (e *Element) Destination(cfg map[string]string) (string, error) {
+	base, err := ResolveBaseURL(cfg[ConfigPod], cfg[ConfigBaseURL])
+	if err != nil {
+		return "", err
+	}
+	return base.Scheme + "://" + strings.ToLower(base.Hostname()) + ":" + effectivePort(base), nil
 }

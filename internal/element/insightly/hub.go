@@ -80,6 +80,13 @@ func hubError(err error) error {
 			Message: "Insightly is rate limiting this account until " + e.RetryAt.UTC().Format(time.RFC3339)}
 	case errors.Is(err, ErrUnstablePaging):
 		return &element.Error{Status: http.StatusServiceUnavailable, Message: "Insightly's results kept changing while being read; try again", Err: err}
+	case errors.Is(err, element.ErrUpstreamNotAllowed):
+		msg, _ := describeNotAllowed(err)
+		return &element.Error{Status: http.StatusBadGateway, Message: msg, Err: err}
+	case errors.Is(err, element.ErrTooManyPages):
+		return &element.Error{Status: http.StatusBadGateway, Message: "Insightly's results did not end: " + err.Error(), Err: err}
+	case errors.Is(err, errTooLarge):
+		return &element.Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Insightly's answer was larger than %d MiB", MaxResponse>>20), Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &element.Error{Status: http.StatusGatewayTimeout, Message: "Insightly did not answer in time", Err: err}
 	case errors.As(err, &e):
@@ -259,7 +266,7 @@ func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, opts e
 	matched := 0
 	q := p.query
 	q.Brief = opts.Brief
-	res, err := c.client.Scan(ctx, r.object, r.pk, q, ScanOptions{PageSize: opts.PageSize}, func(rec *element.Record) error {
+	res, err := c.client.Scan(ctx, r.object, r.pk, q, ScanOptions{PageSize: opts.PageSize, MaxPages: opts.MaxPages}, func(rec *element.Record) error {
 		ok, err := p.matches(rec)
 		if err != nil || !ok {
 			return err

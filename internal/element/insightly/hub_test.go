@@ -17,6 +17,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/element/ceql"
+	"github.com/pollhook/pollhook/internal/netguard"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 )
 
@@ -60,6 +61,7 @@ func setupHub(t *testing.T, cfg sim.Config, opts Options) (element.Conn, *hubBun
 	log := &urlLog{next: http.DefaultTransport}
 	opts.HTTPClient = &http.Client{Transport: log}
 	opts.Limits = NewLimits(1000, 4)
+	opts.Upstreams.Allow = netguard.AllowList{{Host: "127.0.0.1"}}
 	el := NewElement(opts)
 	conn, err := el.Open(map[string]string{ConfigPassword: s.APIKey(), ConfigBaseURL: srv + "/v3.1"})
 	if err != nil {

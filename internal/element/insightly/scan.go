@@ -26,6 +26,9 @@ type ScanOptions struct {
 	Overlap int
 	// MaxStepBacks bounds re-reads before ErrUnstablePaging; default 100.
 	MaxStepBacks int
+	// MaxPages bounds the requests (0: none); reaching it before the end
+	// fails with element.ErrTooManyPages.
+	MaxPages int
 	// Skip and After resume an earlier scan (see ScanResult): start at
 	// offset Skip and yield only IDs greater than After.
 	Skip  int
@@ -122,5 +125,8 @@ func (c *Client) Scan(ctx context.Context, object, pk string, q Query, opt ScanO
 			return res, nil
 		}
 		res.Skip += step
+		if opt.MaxPages > 0 && res.Pages >= opt.MaxPages {
+			return res, fmt.Errorf("insightly: %s: %w (%d pages of %d records)", object, element.ErrTooManyPages, res.Pages, size)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pollhook/pollhook/internal/element"
@@ -110,5 +111,25 @@ func TestScanGivesUpWhenPagingNeverSettles(t *testing.T) {
 		ScanOptions{PageSize: 10, Overlap: 1, MaxStepBacks: 3}, func(*element.Record) error { return nil })
 	if !errors.Is(err, ErrUnstablePaging) {
 		t.Errorf("err = %v, want ErrUnstablePaging", err)
+	}
+}
+
+// An upstream whose results never end (here: more than the bound) stops
+// the scan at MaxPages with an error that says so, not silently.
+func TestScanStopsAtMaxPages(t *testing.T) {
+	t.Parallel()
+	c, b := setup(t, sim.Config{Records: 100, Seed: 3})
+	before := b.sent.n.Load()
+	n := 0
+	res, err := c.Scan(context.Background(), "Organisations", "ORGANISATION_ID", Query{}, ScanOptions{PageSize: 10, MaxPages: 3},
+		func(*element.Record) error { n++; return nil })
+	if !errors.Is(err, element.ErrTooManyPages) || !strings.Contains(err.Error(), "3 pages") || res.Done {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if requests := b.sent.n.Load() - before; requests != 3 || res.Pages != 3 {
+		t.Errorf("%d requests, %d pages; want 3", requests, res.Pages)
+	}
+	if hubError(err).(*element.Error).Status != 502 {
+		t.Errorf("hub status %v", hubError(err))
 	}
 }
