@@ -59,6 +59,7 @@ func withDatabase(dsn string) harnessOpt { return func(c *serverConfig) { c.Data
 func withClock(now func() time.Time) harnessOpt {
 	return func(c *serverConfig) { c.now, c.fetchInterval = now, 50*time.Millisecond }
 }
+
 // withAllowUpstream adds HOST[:PORT] to --allow-upstream (the simulator is on it).
 func withAllowUpstream(hostPort string) harnessOpt {
 	return func(c *serverConfig) { c.AllowUpstream += "," + hostPort }
