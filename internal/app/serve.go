@@ -48,6 +48,10 @@ type serverConfig struct {
 	RescueAfter           time.Duration
 	Workers               int
 	FirstPollSpread       time.Duration
+	// Instance limits (see limits.go).
+	MaxResourcesPerInstance int
+	MaxConfigKeys           int
+	MaxInstancesPerOrg      int
 
 	// Set by tests: our clock, and how often idle workers look for jobs.
 	now           func() time.Time
@@ -92,6 +96,7 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Workers, "workers", int(envFloat("POLLHOOK_WORKERS", jobs.WorkersDefault)), "jobs (polls, deliveries) run at once by this process ($POLLHOOK_WORKERS)")
 	fs.DurationVar(&c.FirstPollSpread, "first-poll-spread", envDuration("POLLHOOK_FIRST_POLL_SPREAD", 0), "spread the first poll of new instance-resources at random over this long (at most their interval) instead of polling at once; "+
 		"set it before a bulk import ($POLLHOOK_FIRST_POLL_SPREAD)")
+	c.limitFlags(fs)
 	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("POLLHOOK_LOG_FORMAT", "text"), "text (logfmt) or json, one object a line ($POLLHOOK_LOG_FORMAT)")
 }
@@ -147,6 +152,10 @@ func (c *serverConfig) keyring(dialect string) (*seal.Keyring, error) {
 // newServer opens the database, sets up keys and the first credentials,
 // and wires the API.
 func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
+	limits, err := cfg.limits()
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.database())
 	if err != nil {
 		return nil, err
@@ -173,7 +182,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	els := element.NewRegistry(insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: allow},
 		Limits: insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)}))
 	s.instances = &instance.Service{Store: st, Elements: els, Keys: keys, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks,
-		VerifyTimeout: 30 * time.Second}
+		VerifyTimeout: 30 * time.Second, Limits: limits}
 	if cfg.RescueAfter != 0 && cfg.PollTimeout != 0 && cfg.RescueAfter <= cfg.PollTimeout {
 		st.Close()
 		return nil, fmt.Errorf("--job-rescue-after (%s) must be longer than --poll-timeout (%s)", cfg.RescueAfter, cfg.PollTimeout)

@@ -86,6 +86,9 @@ func parseBool(field, v string) (bool, error) {
 // place: defaults filled in, numbers and JSON in canonical form, a
 // signature key generated when events are on and none was given.
 func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[string]string) error {
+	if err := s.checkSizes(cfg); err != nil {
+		return err
+	}
 	for _, key := range sortedKeys(cfg) {
 		if strings.HasPrefix(key, "event.") && !slices.Contains(eventKeys, key) {
 			msg := "is not a Cloud Elements event key"
@@ -123,9 +126,9 @@ func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[s
 		return invalid("configuration."+KeyCallbackURL, "is required when %s is true", KeyEventsEnabled)
 	}
 	if v, ok := cfg[KeyRefreshInterval]; ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
-			return invalid("configuration."+KeyRefreshInterval, "must be a whole number of minutes, at least 1, not %q", v)
+		n, err := refreshInterval(v)
+		if err != nil {
+			return err
 		}
 		cfg[KeyRefreshInterval] = strconv.Itoa(n)
 	} else if enabled {
@@ -158,7 +161,7 @@ func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[s
 	if enabled && strings.TrimSpace(cfg[KeySignatureKey]) == "" {
 		cfg[KeySignatureKey] = auth.NewSecret()
 	}
-	return nil
+	return s.checkKeyCount(cfg)
 }
 
 // parsePollerConfig reads event.poller.configuration. A missing one means

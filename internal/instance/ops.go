@@ -142,6 +142,9 @@ func (s *Service) Create(ctx context.Context, c Caller, pathKey string, body []b
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkInstanceCount(ctx, s.Store, c.Org.ID); err != nil {
+		return nil, err
+	}
 	name := el.Info().Name + " instance"
 	if in.Name != nil {
 		if name, err = cleanName(*in.Name); err != nil {
@@ -170,6 +173,9 @@ func (s *Service) Create(ctx context.Context, c Caller, pathKey string, body []b
 		TokenHash: auth.Hash(token), TokenSealed: s.Keys.Seal(token, tokenContext), Valid: true,
 		EventsEnabled: cfg[KeyEventsEnabled] == "true", Account: id.Account, Config: s.items(el, cfg)}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.reserveInstance(ctx, tx, c.Org.ID); err != nil {
+			return err
+		}
 		if err := tx.CreateInstance(ctx, inst); err != nil {
 			return err
 		}

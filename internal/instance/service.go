@@ -55,6 +55,9 @@ type Service struct {
 	Resolver              Resolver
 	// VerifyTimeout bounds the credential check against the upstream.
 	VerifyTimeout time.Duration
+	// Limits bound resources and keys per instance and instances per
+	// organization (see limits.go).
+	Limits
 }
 
 // Error is a refusal with the HTTP status to answer and a message that

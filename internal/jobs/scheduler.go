@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,13 +32,7 @@ func desired(in *store.Instance, unit time.Duration) ([]string, time.Duration, e
 	if err != nil {
 		return nil, 0, err
 	}
-	minutes := instance.RefreshIntervalDefault
-	if v, ok := in.ConfigValue(instance.KeyRefreshInterval); ok {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			minutes = n
-		}
-	}
-	return pc.Names(), time.Duration(minutes) * unit, nil
+	return pc.Names(), instance.PollInterval(in, unit), nil
 }
 
 // InstanceSaved makes the instance's polls match its configuration, in the
@@ -133,6 +128,9 @@ type reconcileWorker struct {
 // database copied without the engine's tables is recreated within one
 // reconcile interval. Orphaned jobs need no repair: they cancel themselves.
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	if err := w.e.retimeUnboundedIntervals(ctx); err != nil {
+		w.e.log.Warn("reconcile: re-timing polls of out-of-bound refresh intervals", "err", err)
+	}
 	polls, err := w.e.cfg.Store.AllPolls(ctx)
 	if err != nil {
 		return err
@@ -163,6 +161,46 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		}
 		if !res.UniqueSkippedAsDuplicate {
 			w.e.log.Info("reconcile: recreated a missing delivery job", "callback", id)
+		}
+	}
+	return nil
+}
+
+// retimeUnboundedIntervals gives the clamped interval to the polls of
+// instances whose stored refresh interval exceeds the bound: before it
+// existed, minutes × unit could overflow and such an instance was polled
+// every few seconds. Their polls are re-timed once (as by an instance
+// save, which also resumes paused polls); an instance whose polls already
+// have the interval is left alone.
+func (e *Engine) retimeUnboundedIntervals(ctx context.Context) error {
+	// Every value above the bound has more digits than the bound less one.
+	ids, err := e.cfg.Store.InstancesWithLongConfigValue(ctx, instance.KeyRefreshInterval, len(strconv.Itoa(instance.MaxRefreshInterval))-1)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+			in, err := tx.InstanceByID(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			resources, interval, err := desired(in, e.cfg.IntervalUnit)
+			if err != nil || len(resources) == 0 {
+				return nil // nothing to poll, or a configuration whose polls report why they cannot run
+			}
+			// Polls keep whole seconds.
+			polls, err := tx.PollsOf(ctx, id)
+			if err != nil || !slices.ContainsFunc(polls, func(p *store.Poll) bool { return p.Interval/time.Second != interval/time.Second }) {
+				return err
+			}
+			e.log.Info("reconcile: re-timed the polls of an instance whose refresh interval exceeds the bound",
+				"instance", id, "interval", interval)
+			return e.InstanceSaved(ctx, tx, in)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -104,6 +104,9 @@ const hubsPrefix = "/hubs/"
 // compileURL checks the URL's shape, compiles its template and checks the
 // where clause it renders.
 func (c *Compiled) compileURL(field, u string) *Error {
+	if e := checkLength(field, u, MaxURLLength); e != nil {
+		return e
+	}
 	if u == "" {
 		return errorf(field, "is required: the hub find URL, e.g. \"/hubs/crm/contacts?where=updated_after_utc='${gmtDate:yyyy-MM-dd HH:mm:ss}'\"")
 	}
@@ -168,6 +171,9 @@ func clip(s string) string { return truncate(s, 120) }
 // checkDotPath validates a dot path ("user.id", "LINKS.0.LINK_ID"), the
 // syntax element.Record.Lookup reads.
 func checkDotPath(field, p string) *Error {
+	if e := checkLength(field, p, MaxPathLength); e != nil {
+		return e
+	}
 	if strings.TrimSpace(p) != p {
 		return errorf(field, "%q has leading or trailing spaces", p)
 	}
@@ -219,6 +225,12 @@ func (c *Compiled) compileDates(path string, r *Resource) *Error {
 // empty, says why the date is required.
 func compileDate(path, which, field, format, zone, need string) (*javatime.Pattern, *time.Location, *Error) {
 	fk, pk, zk := path+"."+which+"DateField", path+"."+which+"DateFormat", path+"."+which+"DateTimezone"
+	if e := checkLength(pk, format, MaxDatePatternLength); e != nil {
+		return nil, nil, e
+	}
+	if e := checkLength(zk, zone, MaxZoneLength); e != nil {
+		return nil, nil, e
+	}
 	switch {
 	case field == "" && need != "":
 		return nil, nil, errorf(fk, "is required %s", need)

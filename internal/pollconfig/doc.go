@@ -69,6 +69,12 @@
 //     whole resource and filters by date itself. Parameters split on '&'
 //     and '=', and only %XX escapes and '+' are decoded, because Cloud
 //     Elements URLs carry raw spaces and quotes.
+//   - Free text is bounded (see MaxURLLength and the constants beside it):
+//     url 2,048 bytes (which bounds its where clause and templates), date
+//     patterns 100, dot paths 200, zones 64. A longer value is an error
+//     naming its field, found before the value is compiled. The instance
+//     API also bounds the whole configuration (MaxBytes, 256 KiB) and the
+//     number of resources.
 //   - Resource names are 1 to 100 bytes of letters, digits and _ . / { } -,
 //     so path templates such as "{objectName}" fit.
 //   - A resource given as {} takes the element's default of the same name;
