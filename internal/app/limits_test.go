@@ -60,7 +60,7 @@ func TestServeLimitFlags(t *testing.T) {
 	h.create(h.instanceBody("One", poller(3)))
 	h.create(h.instanceBody("Two", nil))
 	resp, out = h.call("POST", "/instances", h.platform(), h.instanceBody("Three", nil))
-	want(t, resp, out, 400, "organization: has 2 instances; this server allows at most 2 per organization (--max-instances-per-org)")
+	want(t, resp, out, 400, "organization: is at its limit of instances: this server allows at most 2 per organization (--max-instances-per-org)")
 	// The limit is per organization.
 	eve := h.otherTenant()
 	resp, out = h.call("POST", "/instances", eve.header(), h.instanceBody("Eve's", nil))

@@ -150,7 +150,7 @@ func (s *Service) checkInstanceCount(ctx context.Context, q interface {
 		return err
 	}
 	if n >= max {
-		return invalid("organization", "has %d instances; this server allows at most %d per organization (--max-instances-per-org)", n, max)
+		return invalid("organization", "is at its limit of instances: this server allows at most %d per organization (--max-instances-per-org)", max)
 	}
 	return nil
 }

@@ -170,7 +170,7 @@ func TestServerLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = svc.Create(ctx, c, "", []byte(body))
-	refused(t, err, "organization: has 1 instances; this server allows at most 1 per organization (--max-instances-per-org)")
+	refused(t, err, "organization: is at its limit of instances: this server allows at most 1 per organization (--max-instances-per-org)")
 	// Without the early check, the creating transaction still refuses.
 	var e *Error
 	err = svc.Store.InTx(ctx, func(tx *store.Tx) error { return svc.reserveInstance(ctx, tx, c.Org.ID) })
