@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -205,6 +206,38 @@ func TestInstanceLifecycle(t *testing.T) {
 	want(t, resp, out, 404, "no such instance")
 	resp, out = h.call("GET", "/hubs/crm/contacts", h.hub(a.Token), nil)
 	want(t, resp, out, 401, "matches no instance")
+}
+
+// Names and tags are stored without markup, however it was encoded, and
+// come back that way from every call that shows them.
+func TestInstanceNamesAndTagsHoldNoMarkup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	body := h.instanceBody("CRM &lt;img src=x onerror=alert(1)&gt; &#60;script&#62;x &lt; y", nil)
+	body["tags"] = []string{"&amp;lt;b&amp;gt;vip", "<<b>script>", "<img src=x onerror=alert(1)"}
+	in, out := h.create(body)
+	wantName, wantTags := "CRM  x < y", []string{"vip", "script>", "img src=x onerror=alert(1)"}
+	if in.Name != wantName || !slices.Equal(in.Tags, wantTags) {
+		t.Errorf("created: name %q, tags %q", in.Name, in.Tags)
+	}
+	path := fmt.Sprintf("/instances/%d", in.ID)
+	resp, out := h.call("PATCH", path, h.platform(), map[string]any{"name": "&#x3c;svg onload=alert(1)&#x3e;Renamed &amp;lt;/b&amp;gt;"})
+	want(t, resp, out, 200, "")
+	resp, out = h.call("GET", path, h.platform(), nil)
+	want(t, resp, out, 200, "")
+	var got instanceJSON
+	json.Unmarshal(out, &got)
+	if got.Name != "Renamed" || !slices.Equal(got.Tags, wantTags) {
+		t.Errorf("after PATCH: name %q, tags %q", got.Name, got.Tags)
+	}
+	markup := regexp.MustCompile(`<[A-Za-z/!?]`)
+	for _, s := range append([]string{got.Name}, got.Tags...) {
+		if markup.MatchString(s) {
+			t.Errorf("GET %s holds markup: %q", path, s)
+		}
+	}
+	resp, out = h.call("PATCH", path, h.platform(), map[string]any{"name": "&lt;img src=x onerror=alert(1)&gt;"})
+	want(t, resp, out, 400, "name: is required and must not be empty (after removing HTML)")
 }
 
 func TestCreateRefusesBadInput(t *testing.T) {
