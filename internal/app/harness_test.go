@@ -51,6 +51,8 @@ type harness struct {
 	logs     *syncBuffer
 	dataDir  string
 	database string
+	// metricsToken is what scrape sends as a bearer token, if set.
+	metricsToken string
 }
 
 type harnessOpt func(*serverConfig)
@@ -58,6 +60,9 @@ type harnessOpt func(*serverConfig)
 func withDatabase(dsn string) harnessOpt { return func(c *serverConfig) { c.Database = dsn } }
 func withClock(now func() time.Time) harnessOpt {
 	return func(c *serverConfig) { c.now, c.fetchInterval = now, 50*time.Millisecond }
+}
+func withMetricsToken(token string) harnessOpt {
+	return func(c *serverConfig) { c.MetricsToken = token }
 }
 func withoutPrivateCallbacks() harnessOpt {
 	return func(c *serverConfig) { c.AllowPrivateCallbacks = false }
@@ -104,7 +109,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	return &harness{t: t, base: "http://" + ln.Addr().String() + "/elements/api-v2", creds: creds, sim: s,
-		simURL: simSrv.URL + "/v3.1", hook: hook.URL + "/hook", srv: srv, logs: logs, dataDir: dir, database: cfg.database()}
+		simURL: simSrv.URL + "/v3.1", hook: hook.URL + "/hook", srv: srv, logs: logs, dataDir: dir, database: cfg.database(),
+		metricsToken: cfg.MetricsToken}
 }
 
 // call sends a request; auth is the Authorization header ("" for none);
@@ -232,7 +238,14 @@ func readTestdata(t *testing.T, name string) []byte {
 // scrape reads /metrics: sample name with labels → value.
 func (h *harness) scrape() map[string]float64 {
 	h.t.Helper()
-	resp, err := http.Get(strings.TrimSuffix(h.base, "/elements/api-v2") + "/metrics")
+	req, err := http.NewRequest("GET", strings.TrimSuffix(h.base, "/elements/api-v2")+"/metrics", nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if h.metricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+h.metricsToken)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
