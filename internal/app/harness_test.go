@@ -51,6 +51,8 @@ type harness struct {
 	logs     *syncBuffer
 	dataDir  string
 	database string
+	// metricsToken is what scrape sends as a bearer token, if set.
+	metricsToken string
 }
 
 type harnessOpt func(*serverConfig)
@@ -63,6 +65,9 @@ func withClock(now func() time.Time) harnessOpt {
 // withAllowUpstream adds HOST[:PORT] to --allow-upstream (the simulator is on it).
 func withAllowUpstream(hostPort string) harnessOpt {
 	return func(c *serverConfig) { c.AllowUpstream += "," + hostPort }
+}
+func withMetricsToken(token string) harnessOpt {
+	return func(c *serverConfig) { c.MetricsToken = token }
 }
 func withoutPrivateCallbacks() harnessOpt {
 	return func(c *serverConfig) { c.AllowPrivateCallbacks = false }
@@ -110,7 +115,8 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	return &harness{t: t, base: "http://" + ln.Addr().String() + "/elements/api-v2", creds: creds, sim: s,
-		simURL: simSrv.URL + "/v3.1", hook: hook.URL + "/hook", srv: srv, logs: logs, dataDir: dir, database: cfg.database()}
+		simURL: simSrv.URL + "/v3.1", hook: hook.URL + "/hook", srv: srv, logs: logs, dataDir: dir, database: cfg.database(),
+		metricsToken: cfg.MetricsToken}
 }
 
 // call sends a request; auth is the Authorization header ("" for none);
@@ -238,7 +244,14 @@ func readTestdata(t *testing.T, name string) []byte {
 // scrape reads /metrics: sample name with labels → value.
 func (h *harness) scrape() map[string]float64 {
 	h.t.Helper()
-	resp, err := http.Get(strings.TrimSuffix(h.base, "/elements/api-v2") + "/metrics")
+	req, err := http.NewRequest("GET", strings.TrimSuffix(h.base, "/elements/api-v2")+"/metrics", nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if h.metricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+h.metricsToken)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -1,13 +1,17 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/jsonschema"
+	"github.com/pollhook/pollhook/internal/store"
 )
 
 // The documented "Configure Polling Through API" body, with real values in
@@ -91,6 +95,95 @@ func TestAuthentication(t *testing.T) {
 	want(t, resp, out, 404, "no such endpoint")
 	resp, out = h.call("POST", "/instances/1", h.platform(), nil)
 	want(t, resp, out, 405, "not supported")
+}
+
+// No 401 or 400 repeats any part of the Authorization header: a mangled
+// header is often a secret whose scheme went missing. The secrets are
+// fixed, real ones (a user and organization made with them) among them,
+// so the check never fails by chance on four random characters.
+func TestAuthErrorsRepeatNoSecret(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const (
+		u  = "Y8pLwdDq3ZxK7vQj9mRt2WfHb6NcTs4Ge1Ua0Ki5Po="
+		o  = "Zq7XvB2nM9kW4rT8yP3sL6dF1hJ5gC0aE+uI/oQxVc="
+		e  = "Hk3Rw9Tz+Bq7Mv2Xn8Yp/Jd5Lf1Gs4Cu6Ea0Io9Ub="
+		nu = "ßëçrêtÜñî©ødé€ŁøñgŠêçrėt"
+	)
+	ctx := context.Background()
+	org := &store.Organization{Name: "fixed", SecretHash: auth.Hash(o)}
+	if err := h.srv.store.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.store.CreateUser(ctx, &store.User{OrgID: org.ID, Email: "fixed@example.com", SecretHash: auth.Hash(u)}); err != nil {
+		t.Fatal(err)
+	}
+	resp, out := h.call("GET", "/instances", "User "+u+", Organization "+o, nil)
+	want(t, resp, out, 200, "") // the secrets are real
+
+	long := strings.Repeat(u, 100)
+	headers := []string{
+		"User\t" + u + ", Organization\t" + o + ", Element\t" + e,
+		"User\t" + u,
+		"User " + u + " Organization " + o,
+		"User " + u + ", Organization " + o + " Element " + e,
+		"User " + u + " " + e,
+		u,
+		u + ", " + o,
+		u + " " + o,
+		"Bearer " + u,
+		"Basic " + u + o,
+		"User:" + u + ", Organization:" + o,
+		"User=" + u,
+		"Usr " + u + ", Organization " + o,
+		u[:20] + " " + u[20:],
+		"User " + u + "; Organization " + o,
+		"User " + u + ",, Organization " + o,
+		"User " + u + ", User " + o,
+		"User " + u + ", Organization " + o + ", Element " + e + ", Extra " + e,
+		"User " + u + ", Organization",
+		"User " + u + ", " + o,
+		"User " + u + ", Element " + e + ", " + o,
+		"User " + long,
+		long,
+		"User " + u + ", Organization " + long + ", Element " + long,
+		"User " + nu + ", Organization " + o,
+		"User " + u + ", Organization " + nu + ", Element " + nu,
+		nu + " " + u,
+		"Ûser " + u,
+		"User " + u + "\t" + o,
+		"\t" + u + "\t",
+		"User " + o + ", Organization " + u, // swapped
+		"User " + u + ", Organization " + e,
+		"User " + u + ", Element " + e,
+		"User " + u + ", Organization " + o + ", Element " + e,
+		"Organization " + o + ", Element " + e,
+	}
+	secrets := []string{u, o, e, nu}
+	for _, path := range []string{"/instances", "/instances/configuration", "/hubs/crm/contacts"} {
+		for _, header := range headers {
+			if path == "/instances" && (header == "User "+u+", Organization "+o+", Element "+e ||
+				header == "User\t"+u+", Organization\t"+o+", Element\t"+e) {
+				continue // valid there: tabs separate as spaces do
+			}
+			resp, out := h.call("GET", path, header, nil)
+			var body struct{ Message string }
+			json.Unmarshal(out, &body)
+			if resp.StatusCode != 401 && resp.StatusCode != 400 || body.Message == "" {
+				t.Errorf("GET %s with %.12q…: %d %s", path, header, resp.StatusCode, out)
+				continue
+			}
+			for _, s := range secrets {
+				r := []rune(s)
+				for i := 0; i+4 <= len(r); i++ {
+					if strings.Contains(body.Message, string(r[i:i+4])) {
+						t.Errorf("GET %s with %.12q…: the message repeats %q: %s", path, header, string(r[i:i+4]), body.Message)
+						break
+					}
+				}
+			}
+		}
+	}
 }
 
 func TestInstanceLifecycle(t *testing.T) {
@@ -205,6 +298,38 @@ func TestInstanceLifecycle(t *testing.T) {
 	want(t, resp, out, 404, "no such instance")
 	resp, out = h.call("GET", "/hubs/crm/contacts", h.hub(a.Token), nil)
 	want(t, resp, out, 401, "matches no instance")
+}
+
+// Names and tags are stored without markup, however it was encoded, and
+// come back that way from every call that shows them.
+func TestInstanceNamesAndTagsHoldNoMarkup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	body := h.instanceBody("CRM &lt;img src=x onerror=alert(1)&gt; &#60;script&#62;x &lt; y", nil)
+	body["tags"] = []string{"&amp;lt;b&amp;gt;vip", "<<b>script>", "<img src=x onerror=alert(1)"}
+	in, out := h.create(body)
+	wantName, wantTags := "CRM  x < y", []string{"vip", "script>", "img src=x onerror=alert(1)"}
+	if in.Name != wantName || !slices.Equal(in.Tags, wantTags) {
+		t.Errorf("created: name %q, tags %q", in.Name, in.Tags)
+	}
+	path := fmt.Sprintf("/instances/%d", in.ID)
+	resp, out := h.call("PATCH", path, h.platform(), map[string]any{"name": "&#x3c;svg onload=alert(1)&#x3e;Renamed &amp;lt;/b&amp;gt;"})
+	want(t, resp, out, 200, "")
+	resp, out = h.call("GET", path, h.platform(), nil)
+	want(t, resp, out, 200, "")
+	var got instanceJSON
+	json.Unmarshal(out, &got)
+	if got.Name != "Renamed" || !slices.Equal(got.Tags, wantTags) {
+		t.Errorf("after PATCH: name %q, tags %q", got.Name, got.Tags)
+	}
+	markup := regexp.MustCompile(`<[A-Za-z/!?]`)
+	for _, s := range append([]string{got.Name}, got.Tags...) {
+		if markup.MatchString(s) {
+			t.Errorf("GET %s holds markup: %q", path, s)
+		}
+	}
+	resp, out = h.call("PATCH", path, h.platform(), map[string]any{"name": "&lt;img src=x onerror=alert(1)&gt;"})
+	want(t, resp, out, 400, "name: is required and must not be empty (after removing HTML)")
 }
 
 func TestCreateRefusesBadInput(t *testing.T) {

@@ -52,6 +52,7 @@ type serverConfig struct {
 	MaxResourcesPerInstance int
 	MaxConfigKeys           int
 	MaxInstancesPerOrg      int
+	MetricsToken            string
 
 	// Set by tests: our clock, and how often idle workers look for jobs.
 	now           func() time.Time
@@ -97,6 +98,8 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.FirstPollSpread, "first-poll-spread", envDuration("POLLHOOK_FIRST_POLL_SPREAD", 0), "spread the first poll of new instance-resources at random over this long (at most their interval) instead of polling at once; "+
 		"set it before a bulk import ($POLLHOOK_FIRST_POLL_SPREAD)")
 	c.limitFlags(fs)
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("POLLHOOK_METRICS_TOKEN", ""), "when set, /metrics answers only requests with 'Authorization: Bearer <token>'; "+
+		"prefer the environment variable, which other users cannot read in the process list ($POLLHOOK_METRICS_TOKEN)")
 	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("POLLHOOK_LOG_FORMAT", "text"), "text (logfmt) or json, one object a line ($POLLHOOK_LOG_FORMAT)")
 }
@@ -187,7 +190,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		st.Close()
 		return nil, fmt.Errorf("--job-rescue-after (%s) must be longer than --poll-timeout (%s)", cfg.RescueAfter, cfg.PollTimeout)
 	}
-	m := metrics.New(st)
+	m := metrics.New(st, keys.Derive(metrics.AccountKeyPurpose))
 	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now, Metrics: m,
 		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
 		RescueAfter: cfg.RescueAfter, Workers: cfg.Workers, FirstPollSpread: cfg.FirstPollSpread, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
@@ -198,7 +201,7 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: jobs.Polls{Engine: s.jobs}, Deliveries: s.jobs, Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
-	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("GET /metrics", metrics.RequireToken(cfg.MetricsToken, m.Handler()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := st.SchemaVersion(r.Context()); err != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -139,6 +140,16 @@ func TestHubEndpoints(t *testing.T) {
 	want(t, resp, out, 400, "where: ceql: at offset")
 	resp, out = h.call("GET", "/hubs/crm/accounts?pageSize=0", authz, nil)
 	want(t, resp, out, 400, "pageSize")
+	// A page whose offset would overflow, or that Insightly cannot take,
+	// is refused rather than wrapped around to page 1; a forged token too.
+	for _, q := range []string{"page=9223372036854775807", "page=9223372036854775807&pageSize=500", "page=10737420",
+		"page=99999999999999999999", "page=3074457345618258604&pageSize=3"} {
+		resp, out = h.call("GET", "/hubs/crm/contacts?"+q, authz, nil)
+		want(t, resp, out, 400, "page: ")
+	}
+	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"page":9223372036854775807,"pageSize":500}`))
+	resp, out = h.call("GET", "/hubs/crm/contacts?nextPage="+forged, authz, nil)
+	want(t, resp, out, 400, "nextPage: ")
 
 	// Create, read, update, delete.
 	resp, out = h.call("POST", "/hubs/crm/contacts", authz, map[string]any{"last_name": "MAC"})

@@ -23,45 +23,47 @@ type Credentials struct {
 var ErrMissing = errors.New("the Authorization header is missing")
 
 // Parse reads the header. Parts are comma-separated "Scheme value" pairs
-// in any order; scheme names match case-insensitively; values are
-// base64-ish and may contain '+', '/' and '='.
+// in any order, the scheme and value separated by spaces or tabs; scheme
+// names match case-insensitively; values are base64-ish and may contain
+// '+', '/' and '='.
+//
+// Errors say what is wrong in general terms and which part (by position)
+// it is, never any text of the header: a malformed header is often a
+// secret with its scheme missing or mangled, and error messages are sent
+// back to the client and may be logged by proxies on the way.
 func Parse(header string) (Credentials, error) {
 	var c Credentials
 	if strings.TrimSpace(header) == "" {
 		return c, ErrMissing
 	}
+	i := 0
 	for part := range strings.SplitSeq(header, ",") {
-		scheme, value, ok := strings.Cut(strings.TrimSpace(part), " ")
-		value = strings.TrimSpace(value)
-		if !ok || value == "" {
-			return c, fmt.Errorf("the Authorization header part %q is not \"Scheme value\"", clip(part))
+		i++
+		fields := strings.FieldsFunc(part, func(r rune) bool { return r == ' ' || r == '\t' })
+		switch {
+		case len(fields) < 2:
+			return c, fmt.Errorf("the Authorization header's part %d is not \"Scheme value\"", i)
+		case len(fields) > 2:
+			return c, fmt.Errorf("the Authorization header's part %d has more than a scheme and a value (is a comma missing?)", i)
 		}
 		var dst *string
-		switch strings.ToLower(scheme) {
+		var name string
+		switch strings.ToLower(fields[0]) {
 		case "user":
-			dst = &c.User
+			dst, name = &c.User, "User"
 		case "organization":
-			dst = &c.Organization
+			dst, name = &c.Organization, "Organization"
 		case "element":
-			dst = &c.Element
+			dst, name = &c.Element, "Element"
 		default:
-			return c, fmt.Errorf("the Authorization header has an unknown scheme %q (want User, Organization, Element)", clip(scheme))
+			return c, fmt.Errorf("the Authorization header's part %d has an unknown scheme (want User, Organization or Element)", i)
 		}
 		if *dst != "" {
-			return c, fmt.Errorf("the Authorization header names %s twice", scheme)
+			return c, fmt.Errorf("the Authorization header names %s twice", name)
 		}
-		*dst = value
+		*dst = fields[1]
 	}
 	return c, nil
-}
-
-// clip keeps error messages from echoing a whole secret.
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 16 {
-		return s[:12] + "…"
-	}
-	return s
 }
 
 // NewSecret returns a random secret in Cloud Elements' style: 32 bytes,

@@ -70,7 +70,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	if progress == nil {
 		progress = func(string, ...any) {}
 	}
-	m := metrics.New(nil)
+	m := metrics.New(nil, nil)
 	var (
 		mu    sync.Mutex
 		lates []time.Duration

@@ -136,11 +136,73 @@ func configValue(key string, raw json.RawMessage, jsonAllowed bool) (value strin
 
 var tagPattern = regexp.MustCompile(`<[^>]*>`)
 
+// sanitizeRounds bounds sanitize's loop. Real input settles in two or
+// three rounds; only deliberately nested encodings need more.
+const sanitizeRounds = 16
+
 // sanitize strips HTML from names and tags, as Cloud Elements does
 // (`<a href=…>churros-xss</a>` becomes `churros-xss`), and unescapes
-// entities so the text is what a person typed.
+// entities so the text is what a person typed. The result holds no
+// markup whatever the input:
+//
+//   - tags are stripped and entities decoded in turn until nothing
+//     changes, so an encoded tag (`&lt;img …&gt;`, `&#60;…`, `&amp;lt;…`)
+//     is decoded and then stripped like a typed one;
+//   - a '<' left without a closing '>' that could still open a tag (one
+//     followed by a letter, '/', '!' or '?', as in an unclosed
+//     `<img src=x onerror=…`) is dropped, with any '<' run just before it;
+//     the text after it stays;
+//   - any other '<' is text and is kept: "a < b", "1<2", "I <3 it";
+//   - input still changing after sanitizeRounds rounds (nesting no person
+//     types) loses every '<' and '&'.
+//
+// The result is a fixpoint: sanitizing it again changes nothing.
 func sanitize(s string) string {
-	return strings.TrimSpace(html.UnescapeString(tagPattern.ReplaceAllString(s, "")))
+	for range sanitizeRounds {
+		t := strings.TrimSpace(html.UnescapeString(tagPattern.ReplaceAllString(s, "")))
+		if t == s {
+			// Only once no tag or entity is left: "&lt;b&gt;x" loses the
+			// whole tag rather than just its '<'.
+			t = dropTagOpeners(s)
+			if t == s {
+				return s
+			}
+		}
+		s = t
+	}
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r == '<' || r == '&' {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+// dropTagOpeners removes each run of '<' followed by a letter, '/', '!'
+// or '?': what an HTML parser would read as the start of a tag, an end
+// tag, a comment or a processing instruction.
+func dropTagOpeners(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] == '<' {
+			j++
+		}
+		if j == i {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		if j == len(s) || !opensTag(s[j]) {
+			b.WriteString(s[i:j])
+		}
+		i = j
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func opensTag(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '/' || c == '!' || c == '?'
 }
 
 const (

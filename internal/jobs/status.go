@@ -21,10 +21,13 @@ type InstanceStatus struct {
 
 // QuotaStatus is the upstream account's daily quota, as last stated.
 type QuotaStatus struct {
-	Account   string `json:"account"`
-	Limit     int    `json:"limit,omitempty"`
-	Remaining int    `json:"remaining"`
-	ResetAt   string `json:"resetAt,omitempty"`
+	Account string `json:"account"`
+	// MetricsLabel is the account's label in /metrics, which names no
+	// account (metrics.AccountLabel).
+	MetricsLabel string `json:"metricsLabel,omitempty"`
+	Limit        int    `json:"limit,omitempty"`
+	Remaining    int    `json:"remaining"`
+	ResetAt      string `json:"resetAt,omitempty"`
 }
 
 // PollStatus is one resource's polling.
@@ -79,7 +82,7 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 		if err != nil {
 			return nil, err
 		}
-		out.Quota = &QuotaStatus{Account: inst.Account, Limit: q.Limit, Remaining: q.Remaining}
+		out.Quota = &QuotaStatus{Account: inst.Account, MetricsLabel: e.cfg.Metrics.AccountLabel(inst.Account), Limit: q.Limit, Remaining: q.Remaining}
 		if q.ResetAt.After(e.cfg.Now()) {
 			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
 		}

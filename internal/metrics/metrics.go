@@ -2,11 +2,21 @@
 // job engine updates as it works, and gauges read from the database at
 // scrape time (queue depth, suspended callbacks, upstream quota), so every
 // replica reports the same truth.
+//
+// Nothing in it names a tenant: upstream accounts are labelled by a keyed
+// hash (AccountLabel), and RequireToken can keep /metrics to the scraper.
 package metrics
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,14 +37,27 @@ type Metrics struct {
 	suspensions     prometheus.Counter
 	deliveryLatency prometheus.Histogram
 	pollDelay       prometheus.Histogram
+	accountKey      []byte
 	// OnPollStart, when set, sees every scheduled poll's start delay
 	// (benchmarks read exact percentiles from it).
 	OnPollStart func(late time.Duration)
 }
 
-// New registers the instruments and the database gauges.
-func New(st *store.Store) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+// AccountKeyPurpose is what the account label key is derived for, from
+// the encryption keys (seal.Keyring.Derive), so that every replica
+// labels an account alike.
+const AccountKeyPurpose = "pollhook metrics account label"
+
+// New registers the instruments and the database gauges. accountKey keys
+// the account labels (AccountLabel); replicas must share it to agree on
+// labels. Without one, a random key is used: labels still name no
+// account, but differ between processes.
+func New(st *store.Store, accountKey []byte) *Metrics {
+	if len(accountKey) == 0 {
+		accountKey = make([]byte, 32)
+		rand.Read(accountKey)
+	}
+	m := &Metrics{reg: prometheus.NewRegistry(), accountKey: accountKey}
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_polls_total",
 		Help: "Poll runs by result: ok, failed, paused (401, 403/404, quota), not_due."}, []string{"result"})
 	m.records = prometheus.NewCounter(prometheus.CounterOpts{Name: "pollhook_records_read_total",
@@ -56,14 +79,52 @@ func New(st *store.Store) *Metrics {
 	m.reg.MustRegister(m.pollDelay, m.polls, m.records, m.events, m.notifications, m.attempts, m.suspensions, m.deliveryLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
-		m.reg.MustRegister(&dbCollector{st: st})
+		m.reg.MustRegister(&dbCollector{st: st, label: m.AccountLabel})
 	}
 	return m
+}
+
+// AccountLabel is how /metrics names an upstream account: the first 12
+// hex digits (48 bits) of HMAC-SHA256(account) under the account key. It
+// names no tenant to whoever reads /metrics, yet is stable across
+// replicas and restarts (while the newest encryption key stays), and the
+// instance's poll status shows it next to the account. A nil *Metrics
+// gives "".
+func (m *Metrics) AccountLabel(account string) string {
+	if m == nil {
+		return ""
+	}
+	mac := hmac.New(sha256.New, m.accountKey)
+	io.WriteString(mac, account)
+	return hex.EncodeToString(mac.Sum(nil))[:12]
 }
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// RequireToken lets through only requests carrying "Authorization:
+// Bearer <token>" (the scheme in any case), compared in constant time;
+// others get a 401 that repeats nothing they sent. An empty token lets
+// everything through.
+func RequireToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		// Hashing both sides makes the comparison's time independent of
+		// the length of what was sent, too.
+		sum := sha256.Sum256([]byte(got))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pollhook metrics"`)
+			http.Error(w, "/metrics needs the header 'Authorization: Bearer <metrics token>' (see --metrics-token)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // PollStats is what a poll run read and reported.
@@ -100,11 +161,15 @@ func (m *Metrics) Attempt(result string, latency time.Duration) {
 var (
 	queueDesc     = prometheus.NewDesc("pollhook_notifications_pending", "Notifications not yet delivered, by status.", []string{"status"}, nil)
 	suspendedDesc = prometheus.NewDesc("pollhook_callbacks_suspended", "Callbacks suspended after their retries ran out or a 410.", nil, nil)
-	quotaDesc     = prometheus.NewDesc("pollhook_upstream_quota_remaining", "Requests left in each upstream account's daily quota (0 while spent).", []string{"account"}, nil)
+	quotaDesc     = prometheus.NewDesc("pollhook_upstream_quota_remaining", "Requests left in each upstream account's daily quota (0 while spent); "+
+		"account is a keyed hash of the account, shown as metricsLabel in an instance's poll status.", []string{"account"}, nil)
 )
 
 // dbCollector reads gauges from the database at scrape time.
-type dbCollector struct{ st *store.Store }
+type dbCollector struct {
+	st    *store.Store
+	label func(account string) string
+}
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDesc
@@ -123,8 +188,18 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(g.Pending[s]), s)
 	}
 	ch <- prometheus.MustNewConstMetric(suspendedDesc, prometheus.GaugeValue, float64(g.Suspended))
-	for account, left := range g.QuotaLeft {
-		ch <- prometheus.MustNewConstMetric(quotaDesc, prometheus.GaugeValue, float64(left), account)
+	// Two accounts whose labels collide (one chance in 2^48 per pair)
+	// would break the whole scrape with a duplicate series: report the
+	// lower quota under the label instead.
+	left := map[string]int{}
+	for account, n := range g.QuotaLeft {
+		l := c.label(account)
+		if prev, ok := left[l]; !ok || n < prev {
+			left[l] = n
+		}
+	}
+	for l, n := range left {
+		ch <- prometheus.MustNewConstMetric(quotaDesc, prometheus.GaugeValue, float64(n), l)
 	}
 }
 

@@ -7,7 +7,9 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -22,8 +24,9 @@ const prefix = "v1:"
 
 // Keyring holds the keys: the first seals, all open.
 type Keyring struct {
-	current string
-	aeads   map[string]cipher.AEAD
+	current    string
+	currentKey []byte // the current key's bytes, for Derive
+	aeads      map[string]cipher.AEAD
 }
 
 var keyID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -56,7 +59,7 @@ func Parse(spec string) (*Keyring, error) {
 		}
 		k.aeads[id] = aead
 		if i == 0 {
-			k.current = id
+			k.current, k.currentKey = id, raw
 		}
 	}
 	return k, nil
@@ -145,6 +148,18 @@ func (k *Keyring) Open(sealed, context string) (string, error) {
 		return "", ErrOpen
 	}
 	return string(plain), nil
+}
+
+// Derive returns a 32-byte key for one purpose other than sealing (say
+// "pollhook metrics account label"): HMAC-SHA256 of purpose under the
+// current key. Every process configured with the same keys derives the
+// same key; the derived key reveals nothing of the current key, and keys
+// for different purposes are unrelated. A rotation (a new current key)
+// changes it.
+func (k *Keyring) Derive(purpose string) []byte {
+	mac := hmac.New(sha256.New, k.currentKey)
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
 }
 
 // Current is the id of the key that seals.

@@ -1,6 +1,8 @@
 package seal
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -100,5 +102,23 @@ func TestKeyFile(t *testing.T) {
 		if got, err := k.Open(s, "c"); err != nil || got != "v" {
 			t.Error("processes racing to create the key file ended with different keys")
 		}
+	}
+}
+
+func TestDerive(t *testing.T) {
+	t.Parallel()
+	a, b := NewKey("a"), NewKey("b")
+	k1, _ := Parse(a)
+	k2, _ := Parse(a + "," + b) // the same current key, another to open with
+	other, _ := Parse(b + "," + a)
+	d := k1.Derive("pollhook metrics account label")
+	if len(d) != 32 || !bytes.Equal(d, k2.Derive("pollhook metrics account label")) {
+		t.Errorf("two keyrings with one current key derive %x and %x", d, k2.Derive("pollhook metrics account label"))
+	}
+	if bytes.Equal(d, k1.Derive("another purpose")) || bytes.Equal(d, other.Derive("pollhook metrics account label")) {
+		t.Error("the derived key does not depend on the purpose and the current key")
+	}
+	if raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(a, "a:")); bytes.Contains(d, raw[:8]) {
+		t.Error("the derived key holds the key")
 	}
 }

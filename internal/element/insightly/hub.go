@@ -133,11 +133,19 @@ func decodeToken(s string) (pageToken, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &t)
 	}
-	if err != nil || t.Page < 2 || t.PageSize < 1 || t.PageSize > PageSizeMax || t.Skip < 0 || t.After < 0 {
+	if err != nil || t.Page < 2 || t.PageSize < 1 || t.PageSize > PageSizeMax || t.Skip < 0 || t.Skip > MaxSkip || t.After < 0 {
 		return t, element.Errorf(http.StatusBadRequest, "nextPage: not a page token this server issued")
+	}
+	if t.Page > lastPage(t.PageSize) {
+		return t, element.Errorf(http.StatusBadRequest, "nextPage: the token's page is beyond the last one Insightly can serve at its page size (%d)", lastPage(t.PageSize))
 	}
 	return t, nil
 }
+
+// lastPage is the largest page number whose offset, (page-1)*pageSize,
+// is at most MaxSkip. Checking against it keeps the product from
+// overflowing.
+func lastPage(pageSize int) int { return MaxSkip/pageSize + 1 }
 
 func whereDigest(where string) string {
 	if where == "" {
@@ -186,6 +194,9 @@ func (c *conn) List(ctx context.Context, resName string, req element.ListRequest
 			return nil, element.Errorf(http.StatusBadRequest, "nextPage: the token belongs to a different where clause")
 		}
 		tok = t
+	} else if tok.Page > lastPage(tok.PageSize) {
+		return nil, element.Errorf(http.StatusBadRequest, "page: %d is beyond the last page Insightly can serve with pageSize %d (%d): "+
+			"it skips at most %d records", req.Page, tok.PageSize, lastPage(tok.PageSize), MaxSkip)
 	}
 
 	if p.residual == nil {

@@ -3,7 +3,9 @@ package insightly
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -357,6 +359,46 @@ func TestListPagingAndErrors(t *testing.T) {
 	for _, tc := range cases {
 		_, err := conn.List(ctx, "contacts", tc.req)
 		wantStatus(t, err, 400, tc.want)
+	}
+}
+
+// A page number whose offset Insightly cannot take is a 400 naming the
+// parameter, whether asked for with page or carried by a forged token:
+// (page-1)*pageSize once overflowed and served page 1.
+func TestListRefusesPagesBeyondInsightly(t *testing.T) {
+	t.Parallel()
+	conn, _ := setupHub(t, sim.Config{Records: 30}, Options{ScanLimit: 1000})
+	ctx := context.Background()
+	forge := func(fields string) string { return base64.RawURLEncoding.EncodeToString([]byte("{" + fields + "}")) }
+	residual := "LAST_NAME LIKE '%a%'"
+	cases := []struct {
+		req  element.ListRequest
+		want string
+	}{
+		{element.ListRequest{Page: math.MaxInt}, "page: "},
+		{element.ListRequest{Page: math.MaxInt, PageSize: 500}, "page: "},
+		{element.ListRequest{Page: MaxSkip/200 + 2}, "page: "},
+		{element.ListRequest{Page: MaxSkip/7 + 2, PageSize: 7}, "page: "},
+		{element.ListRequest{Page: math.MaxInt/3 + 2, PageSize: 3}, "page: "}, // wraps to a small positive skip
+		{element.ListRequest{Page: math.MaxInt, Where: residual}, "page: "},
+		{element.ListRequest{NextPage: forge(`"page":9223372036854775807,"pageSize":500`)}, "nextPage: "},
+		{element.ListRequest{NextPage: forge(`"page":` + strconv.Itoa(MaxSkip/500+2) + `,"pageSize":500`)}, "nextPage: "},
+		{element.ListRequest{NextPage: forge(`"page":6148914691236517207,"pageSize":3`)}, "nextPage: "},
+		{element.ListRequest{NextPage: forge(`"page":2,"pageSize":10,"skip":9223372036854775807,"where":"` + whereDigest(residual) + `"`), Where: residual}, "nextPage: "},
+		{element.ListRequest{NextPage: forge(`"page":99999999999999999999,"pageSize":10`)}, "nextPage: "},
+	}
+	for _, tc := range cases {
+		out, err := conn.List(ctx, "contacts", tc.req)
+		if err == nil {
+			t.Errorf("page %d, token %q: %d records, want a 400", tc.req.Page, tc.req.NextPage, len(out.Records))
+			continue
+		}
+		wantStatus(t, err, 400, tc.want)
+	}
+	// The last page Insightly can take is served (empty: there are 30 records).
+	out, err := conn.List(ctx, "contacts", element.ListRequest{Page: MaxSkip/500 + 1, PageSize: 500})
+	if err != nil || len(out.Records) != 0 || out.NextPage != "" {
+		t.Errorf("the last page: %v %v", err, out)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/pollhook/pollhook/internal/element"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,13 @@ import (
 
 // PageSizeMax is the largest page Insightly serves.
 const PageSizeMax = 500
+
+// MaxSkip is the largest offset (skip) pollhook asks Insightly for.
+// Insightly reads skip as a 32-bit signed integer (larger values are a
+// 400 "not valid for skip"), and no account holds two billion records of
+// one object, so a larger offset can only be a mistake or a forgery.
+// Bounding it also keeps (page-1)*pageSize from overflowing.
+const MaxSkip = math.MaxInt32
 
 // Query selects records of one object. At most one of the filters is sent
 // upstream per call, as the v2.2 swagger demanded and v3.1 leaves unclear:
