@@ -81,6 +81,7 @@ func runSimInsightly(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	fmt.Fprintf(stdout, "  control   %s/_sim/  (Authorization: Bearer %s)\n", base, cfg.ControlToken)
 	fmt.Fprintf(stdout, "  try       curl -u %s: '%s/v3.1/Contacts/Search?top=2&updated_after_utc=2020-01-01T00:00:00Z'\n", sim.APIKey(), base)
+	fmt.Fprintf(stdout, "  pollhook  pollhook serve --allow-upstream %s   (then \"base.url\": \"%s/v3.1\")\n", strings.TrimPrefix(base, "http://"), base)
 
 	go sim.Churn(ctx, *churn)
 	return serveHTTP(ctx, ln, sim.Handler(), slog.New(slog.DiscardHandler))
