@@ -47,6 +47,7 @@ type serverConfig struct {
 	PollTimeout           time.Duration
 	RescueAfter           time.Duration
 	Workers               int
+	OrgMaxJobs            int
 	FirstPollSpread       time.Duration
 	// Instance limits (see limits.go).
 	MaxResourcesPerInstance int
@@ -95,6 +96,8 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration("POLLHOOK_POLL_TIMEOUT", jobs.PollTimeoutDefault), "longest one poll run may take ($POLLHOOK_POLL_TIMEOUT)")
 	fs.DurationVar(&c.RescueAfter, "job-rescue-after", envDuration("POLLHOOK_JOB_RESCUE_AFTER", jobs.RescueAfterDefault), "how long a job held by a dead replica waits before another takes it; more than --poll-timeout ($POLLHOOK_JOB_RESCUE_AFTER)")
 	fs.IntVar(&c.Workers, "workers", int(envFloat("POLLHOOK_WORKERS", jobs.WorkersDefault)), "jobs (polls, deliveries) run at once by this process ($POLLHOOK_WORKERS)")
+	fs.IntVar(&c.OrgMaxJobs, "org-max-jobs", int(envFloat("POLLHOOK_ORG_MAX_JOBS", 0)), "polls (and, counted apart, deliveries) one organization runs at once in this process; "+
+		"one more snoozes a moment and gives its worker back. 0: half of --workers. Per process: with R replicas, up to R times this ($POLLHOOK_ORG_MAX_JOBS)")
 	fs.DurationVar(&c.FirstPollSpread, "first-poll-spread", envDuration("POLLHOOK_FIRST_POLL_SPREAD", 0), "spread the first poll of new instance-resources at random over this long (at most their interval) instead of polling at once; "+
 		"set it before a bulk import ($POLLHOOK_FIRST_POLL_SPREAD)")
 	c.limitFlags(fs)
@@ -190,10 +193,14 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 		st.Close()
 		return nil, fmt.Errorf("--job-rescue-after (%s) must be longer than --poll-timeout (%s)", cfg.RescueAfter, cfg.PollTimeout)
 	}
+	if cfg.OrgMaxJobs < 0 {
+		st.Close()
+		return nil, fmt.Errorf("--org-max-jobs (%d) must be 0 (half of --workers) or more", cfg.OrgMaxJobs)
+	}
 	m := metrics.New(st, keys.Derive(metrics.AccountKeyPurpose))
 	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now, Metrics: m,
 		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
-		RescueAfter: cfg.RescueAfter, Workers: cfg.Workers, FirstPollSpread: cfg.FirstPollSpread, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
+		RescueAfter: cfg.RescueAfter, Workers: cfg.Workers, OrgMaxJobs: cfg.OrgMaxJobs, FirstPollSpread: cfg.FirstPollSpread, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -158,6 +158,7 @@ func TestServeRefusals(t *testing.T) {
 		{[]string{"--encryption-key", "short"}, "--encryption-key"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--org-max-jobs", "-1"}, "--org-max-jobs"},
 	} {
 		var stderr strings.Builder
 		code := Run(context.Background(), append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, tc.args...), io.Discard, &stderr)

@@ -4,6 +4,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,6 +120,12 @@ type rig struct {
 // is not started yet.
 func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config) (*rig, error) {
 	r := &rig{}
+	if cfg.OrgMaxJobs == 0 {
+		// Every instance of a bench belongs to one organization: the cap
+		// that keeps tenants fair is the whole pool, as docs/operations.md
+		// advises for a one-organization server.
+		cfg.OrgMaxJobs = cmp.Or(cfg.Workers, jobs.WorkersDefault)
+	}
 	if dsn == "" {
 		dir, err := os.MkdirTemp("", "pollhook-bench-")
 		if err != nil {

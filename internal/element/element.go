@@ -152,6 +152,23 @@ type QuotaReporter interface {
 	Quota() (limit, remaining int)
 }
 
+// Gate is a Conn that can tell, without waiting, whether its upstream
+// account has room for one more request now. A job engine asks before a
+// poll run: a run that would only queue behind the account's requests in
+// flight (a slow upstream holds them all) gives its worker back and comes
+// again later, so one account cannot hold every worker. Once a run has
+// started, its later requests wait their turn as usual.
+type Gate interface {
+	// Reserve takes, without waiting, what the connection's next request
+	// needs (an in-flight slot, a rate token) and keeps it for that
+	// request. When the account has none free it takes nothing and says
+	// how long until it may (0: unknown, it depends on the upstream).
+	Reserve() (ok bool, retryIn time.Duration)
+	// Release gives back a reservation no request used. It is safe to
+	// call at any time, any number of times.
+	Release()
+}
+
 // ScanResult tells how a scan went.
 type ScanResult struct {
 	Date    time.Time // the upstream clock at the first response

@@ -214,11 +214,17 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 	wake, stop := e.wakers.listen(callbackID)
 	defer stop()
 	var (
-		active time.Time       // when this run last sent something
-		cb     *store.Callback // nil: read it again
-		rec    recorder        // the pass being recorded
-		after  int64           // the last seq sent while rec is busy
+		active  time.Time       // when this run last sent something
+		cb      *store.Callback // nil: read it again
+		rec     recorder        // the pass being recorded
+		after   int64           // the last seq sent while rec is busy
+		counted func()          // uncounts this job from its organization's deliveries
 	)
+	defer func() {
+		if counted != nil {
+			counted()
+		}
+	}()
 	for time.Now().Before(deadline) {
 		if cb == nil {
 			var err error
@@ -235,6 +241,17 @@ func (e *Engine) deliverOnce(ctx context.Context, callbackID int64) (time.Durati
 			return 24 * time.Hour, rec.wait() // reactivation wakes it
 		case cb.State == store.CallbackRetrying && cb.NextAttemptAt.After(now):
 			return cb.NextAttemptAt.Sub(now), rec.wait()
+		}
+		if counted == nil {
+			// Something to send, maybe: count the job against its
+			// organization's cap (the callback names the organization, so
+			// this costs no query), or give the worker back (fair.go).
+			release, ok := e.orgs.tryAcquire(cb.OrgID, kindDeliver)
+			if !ok {
+				e.cfg.Metrics.Deferred(kindDeliver, "org_cap")
+				return jittered(orgCapDelay, orgCapJitter), rec.wait()
+			}
+			counted = release
 		}
 		batch := deliverBatch
 		if cb.State == store.CallbackRetrying {

@@ -49,6 +49,12 @@ const (
 	WorkersDefault = 100
 )
 
+// OrgMaxJobsDefault is the default cap on the jobs of one kind (polls,
+// deliveries) one organization runs at once in a process: half of its
+// workers, so that one organization whose upstream or receiver is slow
+// always leaves the other half to everyone else.
+func OrgMaxJobsDefault(workers int) int { return max(1, workers/2) }
+
 // Config wires the engine.
 type Config struct {
 	Store     *store.Store
@@ -61,6 +67,12 @@ type Config struct {
 	ReconcileInterval time.Duration
 	FetchInterval     time.Duration
 	Workers           int
+	// OrgMaxJobs caps the jobs one organization runs at once in this
+	// process, polls and deliveries counted apart; one more snoozes for a
+	// moment and gives its worker back. It is per process: with R
+	// replicas an organization may run up to R × OrgMaxJobs of each kind.
+	// Zero or less: OrgMaxJobsDefault(Workers).
+	OrgMaxJobs int
 	// Insert only: no workers (a process that only schedules).
 	InsertOnly bool
 	// IntervalUnit is what one unit of event.poller.refresh_interval
@@ -95,6 +107,7 @@ type Engine struct {
 	runner *poller.Runner
 	sender *delivery.Sender
 	wakers wakers
+	orgs   *orgJobs
 }
 
 func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
@@ -125,6 +138,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, ReconcileIntervalDefault)
 	cfg.FetchInterval = cmp.Or(cfg.FetchInterval, FetchIntervalDefault)
 	cfg.Workers = cmp.Or(cfg.Workers, WorkersDefault)
+	if cfg.OrgMaxJobs <= 0 {
+		cfg.OrgMaxJobs = OrgMaxJobsDefault(cfg.Workers)
+	}
 	cfg.IntervalUnit = cmp.Or(cfg.IntervalUnit, time.Minute)
 	cfg.DeliveryConcurrency = cmp.Or(cfg.DeliveryConcurrency, DeliveryConcurrencyDefault)
 	if cfg.Schedule == nil {
@@ -138,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Now = time.Now
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now},
-		sender: delivery.NewSender(cfg.AllowPrivateCallbacks, cfg.DeliveryTimeout)}
+		sender: delivery.NewSender(cfg.AllowPrivateCallbacks, cfg.DeliveryTimeout), orgs: newOrgJobs(cfg.OrgMaxJobs)}
 	e.runner.Enqueue = e.Enqueue
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

@@ -122,9 +122,15 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 			return due.Sub(now), nil
 		}
 	}
-	if !p.RunNow && !p.LastRunAt.IsZero() && p.PausedReason == "" && p.Failures == 0 {
-		e.cfg.Metrics.PollStarted(now.Sub(p.LastRunAt.Add(p.Interval)))
+	// Due. Go on only if the run will not hold a worker waiting
+	// (fair.go); until it really starts, no run is counted and a
+	// requested run stays requested.
+	release, ok := e.orgs.tryAcquire(inst.OrgID, kindPoll)
+	if !ok {
+		e.deferPoll("org_cap")
+		return jittered(orgCapDelay, orgCapJitter), nil
 	}
+	defer release()
 	target, err := e.target(inst, a.Resource)
 	if errors.Is(err, element.ErrUpstreamNotAllowed) {
 		// Stored before an upgrade or a change of --allow-upstream: never
@@ -141,6 +147,19 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		st.PollFailed(ctx, a.InstanceID, a.Resource, now, err.Error())
 		e.cfg.Metrics.Poll("failed", metrics.PollStats{})
 		return retryDelay(p.Failures+1, p.Interval), nil
+	}
+	if g, ok := target.Conn.(element.Gate); ok {
+		ok, retryIn := g.Reserve()
+		if !ok {
+			e.deferPoll("account_busy")
+			return jittered(max(retryIn, accountBusyDelay), accountBusyJitter), nil
+		}
+		// The run's first request takes the reservation; if it never
+		// makes one (or fails before), it is given back here.
+		defer g.Release()
+	}
+	if !p.RunNow && !p.LastRunAt.IsZero() && p.PausedReason == "" && p.Failures == 0 {
+		e.cfg.Metrics.PollStarted(now.Sub(p.LastRunAt.Add(p.Interval)))
 	}
 	stats, err := e.runner.Run(ctx, target)
 	e.recordQuota(ctx, inst, target)
@@ -166,6 +185,12 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		e.recordQuota(ctx, inst, target)
 	}
 	return max(now.Add(p.Interval).Sub(e.cfg.Now()), time.Second), nil
+}
+
+// deferPoll counts a due poll that gave its worker back.
+func (e *Engine) deferPoll(reason string) {
+	e.cfg.Metrics.Poll("deferred", metrics.PollStats{})
+	e.cfg.Metrics.Deferred(kindPoll, reason)
 }
 
 // failed decides what a failed run means (spec: design.md "Errors"):

@@ -43,6 +43,7 @@ type rig struct {
 	e      *Engine
 	caller instance.Caller
 	sent   *countingTransport
+	limits *insightly.Limits
 }
 
 func newRig(t *testing.T, cfg sim.Config) *rig {
@@ -63,7 +64,8 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 	t.Cleanup(func() { st.Close() })
 	keys, _ := seal.Parse(seal.NewKey("k1"))
 	sent := &countingTransport{}
-	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: netguard.AllowList{{Host: "127.0.0.1"}}}, HTTPClient: &http.Client{Transport: sent}, Limits: insightly.NewLimits(1e6, 8),
+	limits := insightly.NewLimits(1e6, 8)
+	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: netguard.AllowList{{Host: "127.0.0.1"}}}, HTTPClient: &http.Client{Transport: sent}, Limits: limits,
 		// Waiting moves the manual clock: retries and pauses take no real time.
 		Sleep:   func(ctx context.Context, d time.Duration) error { clock.Advance(d); return ctx.Err() },
 		Backoff: func(int) time.Duration { return time.Millisecond }, Now: clock.Now})
@@ -79,7 +81,7 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 	u := &store.User{OrgID: org.ID, Email: "u@x", SecretHash: auth.Hash("u")}
 	st.CreateUser(ctx, u)
 	return &rig{t: t, sim: s, simURL: srv.URL + "/v3.1", clock: clock, st: st, svc: svc, e: e,
-		caller: instance.Caller{Org: org, User: u}, sent: sent}
+		caller: instance.Caller{Org: org, User: u}, sent: sent, limits: limits}
 }
 
 // create makes an instance polling resources every minute.
@@ -90,11 +92,16 @@ func (r *rig) create(key string, pollers map[string]any) *instance.View {
 
 func (r *rig) createWith(key string, pollers map[string]any, callback string) *instance.View {
 	r.t.Helper()
+	return r.createAs(r.caller, key, pollers, callback)
+}
+
+func (r *rig) createAs(caller instance.Caller, key string, pollers map[string]any, callback string) *instance.View {
+	r.t.Helper()
 	body, _ := json.Marshal(map[string]any{"element": map[string]any{"key": "insightly"}, "name": "i",
 		"configuration": map[string]any{"password": key, "base.url": r.simURL, "event.notification.enabled": true,
 			"event.notification.callback.url": callback, "event.poller.refresh_interval": 1,
 			"event.poller.configuration": pollers}})
-	v, err := r.svc.Create(context.Background(), r.caller, "", body)
+	v, err := r.svc.Create(context.Background(), caller, "", body)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ type Metrics struct {
 	deliveryLatency prometheus.Histogram
 	pollDelay       prometheus.Histogram
 	accountKey      []byte
+	deferred        *prometheus.CounterVec
 	// OnPollStart, when set, sees every scheduled poll's start delay
 	// (benchmarks read exact percentiles from it).
 	OnPollStart func(late time.Duration)
@@ -59,7 +60,7 @@ func New(st *store.Store, accountKey []byte) *Metrics {
 	}
 	m := &Metrics{reg: prometheus.NewRegistry(), accountKey: accountKey}
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_polls_total",
-		Help: "Poll runs by result: ok, failed, paused (401, 403/404, quota), not_due."}, []string{"result"})
+		Help: "Poll jobs by result: ok, failed, paused (401, 403/404, quota), not_due, deferred (due, but gave the worker back)."}, []string{"result"})
 	m.records = prometheus.NewCounter(prometheus.CounterOpts{Name: "pollhook_records_read_total",
 		Help: "Records read from upstreams by poll runs."})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_events_total",
@@ -76,7 +77,11 @@ func New(st *store.Store, accountKey []byte) *Metrics {
 	m.pollDelay = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pollhook_poll_start_delay_seconds",
 		Help:    "How late scheduled polls start: from when a poll was due (last run + interval) to its start.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}})
-	m.reg.MustRegister(m.pollDelay, m.polls, m.records, m.events, m.notifications, m.attempts, m.suspensions, m.deliveryLatency,
+	m.deferred = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pollhook_jobs_deferred_total",
+		Help: "Jobs that gave their worker back and snoozed briefly, by kind (poll, deliver) and reason: " +
+			"account_busy (the upstream account had no request slot free), org_cap (the organization ran its cap of jobs of that kind)."},
+		[]string{"kind", "reason"})
+	m.reg.MustRegister(m.deferred, m.pollDelay, m.polls, m.records, m.events, m.notifications, m.attempts, m.suspensions, m.deliveryLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		m.reg.MustRegister(&dbCollector{st: st, label: m.AccountLabel})
@@ -231,4 +236,13 @@ func (m *Metrics) PollStarted(late time.Duration) {
 	if m.OnPollStart != nil {
 		m.OnPollStart(late)
 	}
+}
+
+// Deferred counts a job that gave its worker back before doing its work:
+// kind "poll" or "deliver", reason "account_busy" or "org_cap".
+func (m *Metrics) Deferred(kind, reason string) {
+	if m == nil {
+		return
+	}
+	m.deferred.WithLabelValues(kind, reason).Inc()
 }

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/element"
@@ -73,6 +74,9 @@ type Client struct {
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
 	maxWait    time.Duration
+
+	resMu    sync.Mutex
+	reserved bool // a slot and a token are held for the next request
 }
 
 // New checks cfg and returns a client. It makes no request.
@@ -130,6 +134,46 @@ func (c *Client) Limiter() *Limiter { return c.limiter }
 
 // errTooLarge is a response over MaxResponse.
 var errTooLarge = errors.New("insightly: response too large")
+
+// Reserve takes, without waiting, an in-flight slot and a rate token of
+// the account for this client's next request, which then goes out without
+// queueing. When the account has none free right now it takes nothing,
+// and says how long until a token frees (0: the slots are taken, and when
+// one frees is up to the upstream), so that a background job can give its
+// worker back instead of waiting. A reservation no request used must be
+// given back with Release. While the daily quota is spent Reserve holds
+// nothing and says ok: the request fails at once with *QuotaError.
+func (c *Client) Reserve() (ok bool, retryIn time.Duration) {
+	c.resMu.Lock()
+	defer c.resMu.Unlock()
+	if c.reserved {
+		return true, 0
+	}
+	held, ok, retryIn := c.limiter.tryAcquire()
+	c.reserved = held
+	return ok, retryIn
+}
+
+// Release gives back a reservation that no request used. It is safe to
+// call at any time, any number of times.
+func (c *Client) Release() {
+	c.resMu.Lock()
+	defer c.resMu.Unlock()
+	if c.reserved {
+		c.reserved = false
+		c.limiter.unreserve()
+	}
+}
+
+// takeReservation hands the reservation, if any, to the request about to
+// be sent; that request releases the slot as usual.
+func (c *Client) takeReservation() bool {
+	c.resMu.Lock()
+	defer c.resMu.Unlock()
+	held := c.reserved
+	c.reserved = false
+	return held
+}
 
 var (
 	podPattern = regexp.MustCompile(`^[a-z0-9]+$`)
@@ -198,8 +242,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	idempotent := method != http.MethodPost
 
 	for attempt := 0; ; attempt++ {
-		if err := c.limiter.acquire(ctx, c.sleep); err != nil {
-			return nil, err
+		if attempt > 0 || !c.takeReservation() {
+			if err := c.limiter.acquire(ctx, c.sleep); err != nil {
+				return nil, err
+			}
 		}
 		resp, err := c.send(ctx, method, u.String(), body)
 		c.limiter.release()

@@ -31,7 +31,18 @@ type conn struct {
 	scanLimit int
 }
 
-var _ element.Conn = (*conn)(nil)
+var (
+	_ element.Conn          = (*conn)(nil)
+	_ element.Gate          = (*conn)(nil)
+	_ element.QuotaReporter = (*conn)(nil)
+)
+
+// Reserve takes the account's slot and token for the connection's next
+// request without waiting (see Client.Reserve).
+func (c *conn) Reserve() (bool, time.Duration) { return c.client.Reserve() }
+
+// Release gives back a reservation no request used.
+func (c *conn) Release() { c.client.Release() }
 
 // Identify checks the key with GET /Instance and GET /Users/Me and names
 // the account by API host and subdomain.

@@ -87,6 +87,47 @@ func (l *Limiter) acquire(ctx context.Context, sleep func(context.Context, time.
 
 func (l *Limiter) release() { <-l.slots }
 
+// tryAcquire is acquire without waiting: it takes a token and a slot if
+// both are free now. Otherwise it takes nothing and says how long until a
+// token, or a 429's pause, allows a request (0 when it is the slots that
+// are taken: when one frees depends on the upstream). While the daily
+// quota is spent it takes nothing and reports ok: the request fails at
+// once, without waiting, and its caller learns why.
+func (l *Limiter) tryAcquire() (held, ok bool, retryIn time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Before(l.quotaReset) {
+		return false, true, 0
+	}
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if wait := l.pausedUntil.Sub(now); wait > 0 {
+		return false, false, wait
+	}
+	if l.tokens < 1 {
+		return false, false, time.Duration((1 - l.tokens) / l.rate * float64(time.Second))
+	}
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		return false, false, 0
+	}
+	l.tokens--
+	return true, true, 0
+}
+
+// unreserve gives back a slot and a token that tryAcquire took for a
+// request that was never sent.
+func (l *Limiter) unreserve() {
+	l.mu.Lock()
+	l.tokens = min(l.burst, l.tokens+1)
+	l.mu.Unlock()
+	l.release()
+}
+
 // pause holds every request of the account until t (a 429's Retry-After).
 func (l *Limiter) pause(t time.Time) {
 	l.mu.Lock()
