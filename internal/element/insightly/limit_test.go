@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/element"
+	"github.com/pollhook/pollhook/internal/netguard"
 )
 
 // reserveSetup is an upstream that answers every request at once, and a
@@ -228,7 +229,7 @@ func TestConnIsAGate(t *testing.T) {
 	t.Parallel()
 	srv, _, _ := reserveSetup(t)
 	limits := NewLimits(1000, 1)
-	el := NewElement(Options{Limits: limits})
+	el := NewElement(Options{Limits: limits, Upstreams: Upstreams{Allow: netguard.AllowList{{Host: "127.0.0.1"}}}})
 	open := func() element.Gate {
 		c, err := el.Open(map[string]string{ConfigPassword: "k", ConfigBaseURL: srv.URL, element.ConfigAccount: "acct"})
 		if err != nil {
