@@ -127,6 +127,13 @@ type ScanOptions struct {
 	// upstream that never ends its results cannot hold a run, or memory,
 	// for ever. A scan that reaches it fails with ErrTooManyPages.
 	MaxPages int
+	// Resume continues an earlier scan of the same resource and where
+	// from a Position its Checkpoint was given ("": from the start).
+	Resume string
+	// Checkpoint, when set, is called after each page's records were given
+	// to fn, with the position to resume from after them and the upstream
+	// clock at that page's answer. An error ends the scan with it.
+	Checkpoint func(position string, date time.Time) error
 }
 
 // ErrTooManyPages matches a scan stopped by ScanOptions.MaxPages.

@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
@@ -26,7 +25,8 @@ type rule struct {
 type observation struct {
 	updated time.Time
 	created time.Time // zero when not configured
-	hash    []byte
+	hash    []byte    // contentHash of raw
+	raw     []byte
 }
 
 // classify decides what one record read in a run means. It is the whole of
@@ -68,13 +68,13 @@ func classify(r rule, o observation, prev *store.Seen, from, pollStart time.Time
 		switch {
 		case o.updated.Before(prev.Updated):
 			return "", false
-		case o.updated.Equal(prev.Updated) && bytes.Equal(o.hash, prev.Hash):
+		case o.updated.Equal(prev.Updated) && sameContent(prev.Hash, o.raw, o.hash):
 			return "", false
 		}
 	}
-	// prev == nil also covers "no CREATED was ever sent": pruned state
-	// belongs to versions older than every window to come, and a record
-	// whose updated date is that old is skipped above.
+	// Per-record state is kept as long as the record is known to exist,
+	// so prev == nil means nothing was ever reported of it: a backfill or
+	// a wider window cannot bring a second CREATED.
 	if r.hasCreated && prev == nil && absDuration(o.updated.Sub(o.created)) <= r.tolerance {
 		return Created, true
 	}

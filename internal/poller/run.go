@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/element"
+	"github.com/pollhook/pollhook/internal/element/ceql"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -98,8 +100,13 @@ func (r *Runner) now() time.Time {
 	return r.Now()
 }
 
-// Run polls once. On failure nothing is written but the failure itself,
-// so the next run reads the same window again: a change is never lost.
+// Run works through the poll's window: a new one from its cursor, or the
+// one a crash or timeout left open, from where it stopped. Each page is
+// committed as it is read (events, per-record state, notifications, the
+// window's position), so memory holds one page and nothing committed is
+// read twice; the cursor moves only when the window completes. On failure
+// the failure is recorded and the window stays open: the next run resumes
+// it, and a change is never lost.
 func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
 	var st Stats
 	p, err := r.Store.GetPoll(ctx, t.InstanceID, t.Resource)
@@ -108,20 +115,8 @@ func (r *Runner) Run(ctx context.Context, t Target) (Stats, error) {
 	} else if err != nil {
 		return st, err
 	}
-	cfg := t.Config.Config
-	st.From = p.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
-	if p.LastOKAt.IsZero() {
-		// The first window starts when polling was enabled: no backfill,
-		// not even the overlap's minute. But record times are whole
-		// seconds and the skew is measured to the second: a change in the
-		// second polling began, or the next, cannot be told from one just
-		// before, so those two seconds are read too. Better a change from
-		// just before than one lost.
-		st.From = p.Cursor.Add(-cfg.PollDelay - firstMargin)
-	}
-	st.Backfill = !p.BackfillFrom.IsZero()
 	runAt := r.now()
-	st, err = r.run(ctx, t, p, st, runAt)
+	st, err = r.run(ctx, t, p, runAt)
 	if err != nil && !errors.Is(err, ErrRemoved) {
 		if ferr := r.Store.PollFailed(context.WithoutCancel(ctx), t.InstanceID, t.Resource, runAt, err.Error()); ferr != nil {
 			return st, errors.Join(err, ferr)
@@ -136,41 +131,55 @@ type candidate struct {
 	raw json.RawMessage
 }
 
-// firstMargin is how far before the enable time the first window reaches.
-const firstMargin = 2 * time.Second
+// window is a run's working state: the window (nil until its first
+// answer plans it) and the page read but not yet committed.
+type window struct {
+	w    *store.Window
+	page []candidate
+}
 
-// MaxFirstSkew is how far the upstream's clock may differ from ours
-// without the first run missing changes: the first cursor is our clock
-// when polling was enabled, since nothing was asked of the upstream then.
-const MaxFirstSkew = 15 * time.Minute
-
-func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, runAt time.Time) (Stats, error) {
+func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Time) (Stats, error) {
 	cfg := t.Config.Config
-	// Every later cursor is on the upstream's clock. The first is on
-	// ours: read a wider window, and once the upstream's Date tells the
-	// skew, judge records against the enable time on its clock.
-	first := p.LastOKAt.IsZero()
-	scanFrom := st.From
-	if first {
-		scanFrom = st.From.Add(-MaxFirstSkew)
+	timing := Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay}
+	cur := Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom}
+	st := Stats{Backfill: !p.BackfillFrom.IsZero()}
+
+	// The query is fixed for a window's life: a window left open by a
+	// configuration since changed cannot be resumed, so a new one starts
+	// (what the old one committed is known; nothing is reported twice).
+	from, windowRunAt := scanStart(cur, timing), runAt
+	var resume string
+	if open := p.Window; open != nil {
+		where, err := t.Config.Where(open.From, open.RunAt)
+		if qd, pos, ok := strings.Cut(open.Position, "|"); err == nil && ok && qd == queryDigest(where) {
+			from, windowRunAt, resume = open.From, open.RunAt, pos
+			st.Backfill = open.Backfill
+		} else {
+			p.Window = nil
+		}
 	}
-	// A backfill reads from the requested date; what it finds before the
-	// normal window is reported too, marked as backfill, through the same
-	// dedupe (a version already reported is not reported again).
-	normalFrom := st.From
-	if st.Backfill && p.BackfillFrom.Before(scanFrom) {
-		scanFrom = p.BackfillFrom
-	}
-	where, err := t.Config.Where(scanFrom, runAt)
+	where, err := t.Config.Where(from, windowRunAt)
 	if err != nil {
 		return st, fmt.Errorf("render %s url: %w", t.Resource, err)
 	}
-	seen, err := r.Store.SeenOf(ctx, t.InstanceID, t.Resource)
-	if err != nil {
-		return st, err
+	digest := queryDigest(where)
+	rl := rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
+		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
+	win := &window{w: p.Window}
+
+	checkpoint := func(pos string, date time.Time) error {
+		if win.w == nil {
+			w := plan(cur, timing, windowRunAt, date)
+			win.w = &w
+			st.Backfill = w.Backfill
+		}
+		win.w.Position = digest + "|" + pos
+		win.w.Pages++
+		st.Pages++
+		return r.commit(ctx, t, rl, win, false, &st)
 	}
-	var cands []candidate
-	scan, err := t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize, MaxPages: r.maxPages()}, func(rec *element.Record) error {
+	_, err = t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize, MaxPages: r.maxPages(),
+		Resume: resume, Checkpoint: checkpoint}, func(rec *element.Record) error {
 		st.Read++
 		if r.crash != nil && r.crash("read") {
 			return errCrash
@@ -180,31 +189,48 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 			st.Unreadable++
 			return nil
 		}
-		cands = append(cands, c)
+		win.page = append(win.page, c)
 		return nil
 	})
-	st.Pages = scan.Pages
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrRemoved) {
+			return st, ErrRemoved
+		}
 		return st, fmt.Errorf("read %s: %w", t.Resource, err)
 	}
-	pollStart := scan.Date.UTC()
-	if first {
-		st.From = st.From.Add(pollStart.Sub(runAt.Truncate(time.Second)))
-		normalFrom = st.From
+	if win.w == nil {
+		// An element that never checkpoints: the whole scan is one page.
+		return st, fmt.Errorf("read %s: the element gave no page", t.Resource)
 	}
-	if st.Backfill && p.BackfillFrom.Before(st.From) {
-		st.From = p.BackfillFrom
+	if err := r.commit(ctx, t, rl, win, true, &st); err != nil {
+		return st, err
 	}
-	rl := rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
-		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
-	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{}, RunAt: runAt,
-		TrackIDs: cfg.Deletes.Enabled, Backfilled: st.Backfill}
-	for _, c := range cands {
+	st.From, st.Cursor = win.w.Compare, win.w.Start
+	return st, nil
+}
+
+// commit writes the page read so far: its events, their records' state,
+// their notifications and, unless final, the window's position; when
+// final, the window is complete and the cursor moves to its start.
+func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, final bool, st *Stats) error {
+	w := win.w
+	ids := make([]string, len(win.page))
+	for i, c := range win.page {
+		ids[i] = c.id
+	}
+	seen, err := r.Store.SeenFor(ctx, t.InstanceID, t.Resource, ids)
+	if err != nil {
+		return err
+	}
+	cfg := t.Config.Config
+	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{},
+		RunAt: w.RunAt, TrackIDs: cfg.Deletes.Enabled}
+	for _, c := range win.page {
 		var prev *store.Seen
 		if s, ok := seen[c.id]; ok {
 			prev = &s
 		}
-		typ, report := classify(rl, c.obs, prev, st.From, pollStart)
+		typ, report := classify(rl, c.obs, prev, w.Compare, w.Start)
 		if !report {
 			continue
 		}
@@ -213,23 +239,22 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 			date = c.obs.created
 		}
 		res.Events = append(res.Events, &store.Event{ID: newEventID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
-			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: pollStart, Status: "NEW",
-			ProviderData: string(c.raw), Backfill: st.Backfill && !date.After(normalFrom)})
+			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: w.Start, Status: "NEW",
+			ProviderData: string(c.raw), Backfill: w.Backfill && !date.After(w.Normal)})
 		if typ == Created {
-			res.Stats.Created++
+			w.Created++
 		} else {
-			res.Stats.Updated++
+			w.Updated++
 		}
-		s := store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
-		res.Seen[c.id] = s
-		seen[c.id] = s
+		res.Seen[c.id] = store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
 	}
-	// The cursor is the upstream's clock when the run began: whatever
-	// changed after that is in the next window, whatever our clock says.
-	res.Cursor = pollStart
-	st.Cursor = res.Cursor
-	res.PruneBefore = res.Cursor.Add(-cfg.PollDelay - cfg.Overlap)
-	res.Stats.Duration, res.Stats.Pages, res.Stats.Records = r.now().Sub(runAt), st.Pages, st.Read
+	w.Records += len(win.page)
+	if final {
+		res.Cursor, res.Backfilled = w.Start, w.Backfill
+		res.Stats = store.RunStats{Duration: r.now().Sub(w.RunAt), Pages: w.Pages, Records: w.Records, Created: w.Created, Updated: w.Updated}
+	} else {
+		res.Window = w
+	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CommitRun(ctx, res); err != nil {
 			return err
@@ -238,20 +263,37 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, st Stats, run
 		if err != nil {
 			return err
 		}
-		st.Notified = n
+		st.Notified += n
 		if r.crash != nil && r.crash("commit") {
 			return errCrash // everything above is rolled back
 		}
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return st, ErrRemoved
+		return ErrRemoved
 	}
 	if err != nil {
-		return st, err
+		return err
 	}
-	st.Events, st.Created = len(res.Events), res.Stats.Created
-	return st, nil
+	win.page = win.page[:0]
+	st.Events += len(res.Events)
+	for _, e := range res.Events {
+		if e.Type == Created {
+			st.Created++
+		}
+	}
+	return nil
+}
+
+// queryDigest names a window's query, so that a window is only resumed
+// with the query it began with.
+func queryDigest(where ceql.Expr) string {
+	text := ""
+	if where != nil {
+		text = where.String()
+	}
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:6])
 }
 
 // observe reads a record's id, dates and content hash.
@@ -277,8 +319,7 @@ func (r *Runner) observe(t Target, rec *element.Record) (candidate, bool) {
 			return candidate{}, false
 		}
 	}
-	sum := sha256.Sum256(rec.Raw)
-	c.obs.hash = sum[:]
+	c.obs.hash, c.obs.raw = contentHash(rec.Raw), rec.Raw
 	return c, true
 }
 

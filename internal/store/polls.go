@@ -13,9 +13,13 @@ type Poll struct {
 	InstanceID int64
 	Resource   string
 	Interval   time.Duration
-	// Cursor is the upstream clock at the start of the last successful
-	// run (or when polling began): the next window starts from it.
+	// Cursor is where the next window starts: once Anchored, the upstream
+	// clock at the first answer of the last complete window; before the
+	// first window completes, our clock when polling began.
 	Cursor       time.Time
+	Anchored     bool
+	// Window is the window a run is working through (nil: none open).
+	Window       *Window
 	JobID        int64
 	Runs         int
 	Failures     int // consecutive
@@ -44,18 +48,27 @@ type RunStats struct {
 
 const pollColumns = `instance_id, resource, interval_seconds, cursor, job_id, runs, failures, failing_since, events,
 	last_run_at, last_ok_at, last_error, paused_reason, run_now, backfill_from, last_duration_ms, last_pages,
-	last_records, last_created, last_updated, last_deleted, last_scan_at, last_scan_status, created_at`
+	last_records, last_created, last_updated, last_deleted, last_scan_at, last_scan_status, created_at,
+	cursor_anchored, window_from, window_compare, window_normal, window_start, window_run_at, window_position,
+	window_backfill, window_pages, window_records, window_created, window_updated`
 
 func scanPoll(sc interface{ Scan(...any) error }) (*Poll, error) {
 	var p Poll
 	var secs, ms int64
 	var job sql.NullInt64
 	var failing, lastRun, lastOK, backfill, lastScan sql.NullTime
+	var wFrom, wCompare, wNormal, wStart, wRunAt sql.NullTime
+	var w Window
 	if err := sc.Scan(&p.InstanceID, &p.Resource, &secs, &p.Cursor, &job, &p.Runs, &p.Failures, &failing, &p.Events,
 		&lastRun, &lastOK, &p.LastError, &p.PausedReason, &p.RunNow, &backfill, &ms, &p.LastRun.Pages,
 		&p.LastRun.Records, &p.LastRun.Created, &p.LastRun.Updated, &p.LastRun.Deleted, &lastScan, &p.LastScanNote,
-		&p.CreatedAt); err != nil {
+		&p.CreatedAt, &p.Anchored, &wFrom, &wCompare, &wNormal, &wStart, &wRunAt, &w.Position, &w.Backfill,
+		&w.Pages, &w.Records, &w.Created, &w.Updated); err != nil {
 		return nil, err
+	}
+	if wStart.Valid {
+		w.From, w.Compare, w.Normal, w.Start, w.RunAt = wFrom.Time, wCompare.Time, wNormal.Time, wStart.Time, wRunAt.Time
+		p.Window = &w
 	}
 	p.Interval, p.LastRun.Duration = time.Duration(secs)*time.Second, time.Duration(ms)*time.Millisecond
 	p.JobID, p.FailingSince, p.LastRunAt, p.LastOKAt = job.Int64, failing.Time, lastRun.Time, lastOK.Time
@@ -235,34 +248,40 @@ type Event struct {
 	NotificationID string
 }
 
-// RunResult is what one successful poll run commits, all at once.
+// RunResult is what a run commits: a chunk of a window (its events, the
+// per-record state of what it reported, where the window stands), and,
+// when the window is complete, the cursor it leads to.
 type RunResult struct {
 	InstanceID int64
 	Resource   string
 	Events     []*Event
 	Seen       map[string]Seen // object ID → new state
-	// PruneBefore drops dedupe state of objects last reported before it:
-	// the next window starts later, so they can never be read again.
-	PruneBefore time.Time
-	Cursor      time.Time // moves forward only
-	RunAt       time.Time
-	Stats       RunStats
+	// Window is the open window after this chunk (with its position);
+	// nil when this chunk completes it.
+	Window *Window
+	// Cursor, when the window is complete, is where the next one starts:
+	// on the upstream's clock. It replaces an unanchored cursor and moves
+	// an anchored one forward only (a rescued duplicate run must not move
+	// it back).
+	Cursor time.Time
+	RunAt  time.Time
+	Stats  RunStats
 	// TrackIDs adds the events' objects to the known IDs (delete detection on).
 	TrackIDs bool
-	// Backfilled clears a backfill request the run fulfilled.
+	// Backfilled clears a backfill request the window fulfilled.
 	Backfilled bool
 }
 
-// CommitRun writes a run's events, dedupe state and cursor. It fails with
-// ErrNotFound, writing nothing, when the poll was removed meanwhile.
+// CommitRun writes a chunk of a window: its events and per-record state,
+// and either the window's new position or, when it completes, the cursor
+// (anchored from then on) and the run's statistics. Per-record state is
+// never pruned here: it lasts as long as the record is known to exist
+// (a DELETED removes it). It fails with ErrNotFound, writing nothing,
+// when the poll was removed meanwhile.
 func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 	p, err := t.GetPoll(ctx, r.InstanceID, r.Resource)
 	if err != nil {
 		return err
-	}
-	cursor := r.Cursor
-	if p.Cursor.After(cursor) {
-		cursor = p.Cursor // a rescued duplicate run must not move it back
 	}
 	for _, e := range r.Events {
 		if err := t.insertEvent(ctx, e); err != nil {
@@ -278,12 +297,6 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 			return err
 		}
 	}
-	if !r.PruneBefore.IsZero() {
-		if _, err := t.exec(ctx, `DELETE FROM seen WHERE instance_id = ? AND resource = ? AND updated < ?`,
-			r.InstanceID, r.Resource, r.PruneBefore.UTC()); err != nil {
-			return err
-		}
-	}
 	if r.TrackIDs {
 		for _, e := range r.Events {
 			if err := t.addKnown(ctx, r.InstanceID, r.Resource, e.ObjectID); err != nil {
@@ -291,11 +304,27 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 			}
 		}
 	}
-	set := `UPDATE polls SET cursor = ?, runs = runs + 1, failures = 0, failing_since = NULL, events = events + ?,
-		last_run_at = ?, last_ok_at = ?, last_error = '', paused_reason = '', run_now = ?, last_duration_ms = ?,
-		last_pages = ?, last_records = ?, last_created = ?, last_updated = ?, last_deleted = ?`
-	args := []any{cursor.UTC(), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false), r.Stats.Duration.Milliseconds(),
-		r.Stats.Pages, r.Stats.Records, r.Stats.Created, r.Stats.Updated, r.Stats.Deleted}
+	if w := r.Window; w != nil {
+		_, err = t.exec(ctx, `UPDATE polls SET events = events + ?, window_from = ?, window_compare = ?, window_normal = ?,
+			window_start = ?, window_run_at = ?, window_position = ?, window_backfill = ?, window_pages = ?,
+			window_records = ?, window_created = ?, window_updated = ? WHERE instance_id = ? AND resource = ?`,
+			len(r.Events), w.From.UTC(), w.Compare.UTC(), w.Normal.UTC(), w.Start.UTC(), w.RunAt.UTC(), w.Position,
+			t.d.bool(w.Backfill), w.Pages, w.Records, w.Created, w.Updated, r.InstanceID, r.Resource)
+		return err
+	}
+	cursor := r.Cursor
+	if p.Anchored && p.Cursor.After(cursor) {
+		cursor = p.Cursor
+	}
+	set := `UPDATE polls SET cursor = ?, cursor_anchored = ?, runs = runs + 1, failures = 0, failing_since = NULL,
+		events = events + ?, last_run_at = ?, last_ok_at = ?, last_error = '', paused_reason = '', run_now = ?,
+		last_duration_ms = ?, last_pages = ?, last_records = ?, last_created = ?, last_updated = ?, last_deleted = ?,
+		window_from = NULL, window_compare = NULL, window_normal = NULL, window_start = NULL, window_run_at = NULL,
+		window_position = '', window_backfill = ?, window_pages = 0, window_records = 0, window_created = 0,
+		window_updated = 0`
+	args := []any{cursor.UTC(), t.d.bool(true), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false),
+		r.Stats.Duration.Milliseconds(), r.Stats.Pages, r.Stats.Records, r.Stats.Created, r.Stats.Updated,
+		r.Stats.Deleted, t.d.bool(false)}
 	if r.Backfilled {
 		set += `, backfill_from = NULL`
 	}

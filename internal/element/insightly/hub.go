@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/element"
@@ -288,7 +290,18 @@ func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, opts e
 	matched := 0
 	q := p.query
 	q.Brief = opts.Brief
-	res, err := c.client.Scan(ctx, r.object, r.pk, q, ScanOptions{PageSize: opts.PageSize, MaxPages: opts.MaxPages}, func(rec *element.Record) error {
+	so := ScanOptions{PageSize: opts.PageSize, MaxPages: opts.MaxPages}
+	if opts.Resume != "" {
+		if so.Skip, so.After, err = decodePosition(opts.Resume); err != nil {
+			return element.ScanResult{}, err
+		}
+	}
+	if opts.Checkpoint != nil {
+		so.AfterPage = func(res ScanResult, date time.Time) error {
+			return opts.Checkpoint(encodePosition(res.Skip, res.After), date)
+		}
+	}
+	res, err := c.client.Scan(ctx, r.object, r.pk, q, so, func(rec *element.Record) error {
 		ok, err := p.matches(rec)
 		if err != nil || !ok {
 			return err
@@ -419,4 +432,20 @@ func (c *conn) Delete(ctx context.Context, resName, id string) error {
 func (c *conn) Quota() (limit, remaining int) {
 	q := c.client.Limiter().Quota()
 	return q.Limit, q.Remaining
+}
+
+// A scan position is "skip:after": the offset to read from next and the
+// highest ID already given (see ScanOptions.Skip and After).
+func encodePosition(skip int, after int64) string {
+	return strconv.Itoa(skip) + ":" + strconv.FormatInt(after, 10)
+}
+
+func decodePosition(pos string) (int, int64, error) {
+	a, b, ok := strings.Cut(pos, ":")
+	skip, err1 := strconv.Atoi(a)
+	after, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || skip < 0 || after < 0 || skip > MaxSkip {
+		return 0, 0, fmt.Errorf("insightly: %q is not a scan position", pos)
+	}
+	return skip, after, nil
 }

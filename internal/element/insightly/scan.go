@@ -29,6 +29,10 @@ type ScanOptions struct {
 	// MaxPages bounds the requests (0: none); reaching it before the end
 	// fails with element.ErrTooManyPages.
 	MaxPages int
+	// AfterPage, when set, is called once each page's records were given
+	// to fn, with the scan so far: its Skip and After resume the scan
+	// after that page, and Date is that page's upstream clock.
+	AfterPage func(res ScanResult, date time.Time) error
 	// Skip and After resume an earlier scan (see ScanResult): start at
 	// offset Skip and yield only IDs greater than After.
 	Skip  int
@@ -122,9 +126,17 @@ func (c *Client) Scan(ctx context.Context, object, pk string, q Query, opt ScanO
 		}
 		if len(recs) < size {
 			res.Done = true
+		} else {
+			res.Skip += step
+		}
+		if opt.AfterPage != nil {
+			if err := opt.AfterPage(res, page.Date); err != nil {
+				return res, err
+			}
+		}
+		if res.Done {
 			return res, nil
 		}
-		res.Skip += step
 		if opt.MaxPages > 0 && res.Pages >= opt.MaxPages {
 			return res, fmt.Errorf("insightly: %s: %w (%d pages of %d records)", object, element.ErrTooManyPages, res.Pages, size)
 		}

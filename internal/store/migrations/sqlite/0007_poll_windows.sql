@@ -1,0 +1,26 @@
+-- The poller's state model (issue 14).
+-- A cursor is anchored once a run has set it from the upstream's clock;
+-- before that it holds our clock at enable time. Polls that have run are
+-- anchored already.
+ALTER TABLE polls ADD COLUMN cursor_anchored INTEGER NOT NULL DEFAULT 0;
+UPDATE polls SET cursor_anchored = 1 WHERE last_ok_at IS NOT NULL;
+-- The window a run is working through, committed page by page so that a
+-- crash or a timeout resumes it where it stopped: what is read (from, and
+-- our clock at its start for URL templates), what is reported (compare,
+-- normal: older than normal is marked backfill), the cursor it leads to
+-- (the upstream's clock at its first answer), and the element's resume
+-- position. window_start IS NULL: no window open.
+ALTER TABLE polls ADD COLUMN window_from TIMESTAMP;
+ALTER TABLE polls ADD COLUMN window_compare TIMESTAMP;
+ALTER TABLE polls ADD COLUMN window_normal TIMESTAMP;
+ALTER TABLE polls ADD COLUMN window_start TIMESTAMP;
+ALTER TABLE polls ADD COLUMN window_run_at TIMESTAMP;
+ALTER TABLE polls ADD COLUMN window_position TEXT NOT NULL DEFAULT '';
+ALTER TABLE polls ADD COLUMN window_backfill INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE polls ADD COLUMN window_pages INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE polls ADD COLUMN window_records INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE polls ADD COLUMN window_created INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE polls ADD COLUMN window_updated INTEGER NOT NULL DEFAULT 0;
+-- Per-record state is no longer pruned to the window: it lasts while the
+-- record is known to exist, so the index on its date has no reader.
+DROP INDEX seen_updated;
