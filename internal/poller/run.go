@@ -176,7 +176,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 		win.w.Position = digest + "|" + pos
 		win.w.Pages++
 		st.Pages++
-		return r.commit(ctx, t, rl, win, false, &st)
+		return r.commit(ctx, t, rl, win, runAt, false, &st)
 	}
 	_, err = t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize, MaxPages: r.maxPages(),
 		Resume: resume, Checkpoint: checkpoint}, func(rec *element.Record) error {
@@ -202,7 +202,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 		// An element that never checkpoints: the whole scan is one page.
 		return st, fmt.Errorf("read %s: the element gave no page", t.Resource)
 	}
-	if err := r.commit(ctx, t, rl, win, true, &st); err != nil {
+	if err := r.commit(ctx, t, rl, win, runAt, true, &st); err != nil {
 		return st, err
 	}
 	st.From, st.Cursor = win.w.Compare, win.w.Start
@@ -212,7 +212,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 // commit writes the page read so far: its events, their records' state,
 // their notifications and, unless final, the window's position; when
 // final, the window is complete and the cursor moves to its start.
-func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, final bool, st *Stats) error {
+func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, runAt time.Time, final bool, st *Stats) error {
 	w := win.w
 	ids := make([]string, len(win.page))
 	for i, c := range win.page {
@@ -224,7 +224,7 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, fin
 	}
 	cfg := t.Config.Config
 	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{},
-		RunAt: w.RunAt, TrackIDs: cfg.Deletes.Enabled}
+		RunAt: runAt, TrackIDs: cfg.Deletes.Enabled}
 	for _, c := range win.page {
 		var prev *store.Seen
 		if s, ok := seen[c.id]; ok {
