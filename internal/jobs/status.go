@@ -32,9 +32,13 @@ type QuotaStatus struct {
 
 // PollStatus is one resource's polling.
 type PollStatus struct {
-	Resource            string        `json:"resource"`
-	IntervalSeconds     int64         `json:"intervalSeconds"`
-	Cursor              string        `json:"cursor"`
+	Resource        string `json:"resource"`
+	IntervalSeconds int64  `json:"intervalSeconds"`
+	Cursor          string `json:"cursor"`
+	// CursorAnchored: the cursor is on the upstream's clock (false until
+	// the first window completes: our clock when polling began).
+	CursorAnchored      bool          `json:"cursorAnchored"`
+	Window              *WindowStatus `json:"window,omitempty"`
 	LastRun             *RunStatus    `json:"lastRun,omitempty"`
 	LastAttemptAt       string        `json:"lastAttemptAt,omitempty"`
 	NextRunAt           string        `json:"nextRunAt,omitempty"`
@@ -46,6 +50,17 @@ type PollStatus struct {
 	BackfillFrom        string        `json:"backfillFrom,omitempty"`
 	EventsTotal         int64         `json:"eventsTotal"`
 	Deletes             *DeleteStatus `json:"deletes,omitempty"`
+}
+
+// WindowStatus is a window under way: committed page by page, resumed
+// after a crash or timeout, complete when the cursor moves.
+type WindowStatus struct {
+	From      string         `json:"from"`      // records updated after it are read
+	StartedAt string         `json:"startedAt"` // our clock
+	Backfill  bool           `json:"backfill,omitempty"`
+	Pages     int            `json:"pages"`
+	Records   int            `json:"records"`
+	Events    map[string]int `json:"events"`
 }
 
 // RunStatus is the last successful run.
@@ -95,7 +110,11 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 		ps := PollStatus{Resource: p.Resource, IntervalSeconds: int64(p.Interval / time.Second), Cursor: stamp(p.Cursor),
 			LastAttemptAt: stamp(p.LastRunAt), LastError: p.LastError, ConsecutiveFailures: p.Failures,
 			FailingSince: stamp(p.FailingSince), PausedReason: p.PausedReason, RunRequested: p.RunNow,
-			BackfillFrom: stamp(p.BackfillFrom), EventsTotal: p.Events}
+			BackfillFrom: stamp(p.BackfillFrom), EventsTotal: p.Events, CursorAnchored: p.Anchored}
+		if w := p.Window; w != nil {
+			ps.Window = &WindowStatus{From: stamp(w.From), StartedAt: stamp(w.RunAt), Backfill: w.Backfill, Pages: w.Pages,
+				Records: w.Records, Events: map[string]int{"CREATED": w.Created, "UPDATED": w.Updated}}
+		}
 		if !p.LastOKAt.IsZero() {
 			ps.LastRun = &RunStatus{At: stamp(p.LastOKAt), DurationMs: p.LastRun.Duration.Milliseconds(), Pages: p.LastRun.Pages,
 				Records: p.LastRun.Records, Events: map[string]int{"CREATED": p.LastRun.Created, "UPDATED": p.LastRun.Updated}}
