@@ -209,25 +209,6 @@ type Seen struct {
 	CreatedSent bool
 }
 
-// SeenOf reads the dedupe state of a poll, by object ID.
-func (q queries) SeenOf(ctx context.Context, instanceID int64, resource string) (map[string]Seen, error) {
-	rows, err := q.query(ctx, `SELECT object_id, updated, hash, created_sent FROM seen WHERE instance_id = ? AND resource = ?`, instanceID, resource)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]Seen{}
-	for rows.Next() {
-		var id string
-		var s Seen
-		if err := rows.Scan(&id, &s.Updated, &s.Hash, &s.CreatedSent); err != nil {
-			return nil, q.d.wrap(err)
-		}
-		out[id] = s
-	}
-	return out, q.d.wrap(rows.Err())
-}
-
 // Event is one change reported for an object.
 type Event struct {
 	Seq          int64

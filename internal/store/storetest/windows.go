@@ -1,0 +1,96 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// The poller's state: a window committed page by page, the cursor
+// anchored when it completes, per-record state that is never pruned and
+// is read per page.
+func testWindows(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	in := newInstance(o, u, "Alpha")
+	if err := s.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	enable := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	commit := func(r *store.RunResult) {
+		t.Helper()
+		r.InstanceID, r.Resource = in.ID, "contacts"
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.CommitRun(ctx, r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll := func() *store.Poll {
+		t.Helper()
+		p, err := s.GetPoll(ctx, in.ID, "contacts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := s.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := tx.SyncPolls(ctx, in.ID, []string{"contacts"}, time.Minute, enable)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := poll(); p.Anchored || p.Window != nil || !p.Cursor.Equal(enable) {
+		t.Fatalf("new poll: anchored %v window %v cursor %s", p.Anchored, p.Window, p.Cursor)
+	}
+
+	// Page 1 of a window, with 1,200 records' state (more than one IN list).
+	upstream := enable.Add(-5 * time.Minute) // the upstream's clock is behind ours
+	w := &store.Window{From: enable.Add(-17 * time.Minute), Compare: upstream.Add(-2 * time.Second), Normal: upstream.Add(-2 * time.Second),
+		Start: upstream, RunAt: enable, Position: "abc|500:1200", Pages: 1, Records: 1200, Updated: 3}
+	seen := map[string]store.Seen{}
+	var ids []string
+	for i := range 1200 {
+		id := fmt.Sprint(100000000 + i)
+		seen[id] = store.Seen{Updated: upstream.Add(-time.Duration(i) * time.Minute), Hash: []byte{2, byte(i)}, CreatedSent: i%2 == 0}
+		ids = append(ids, id)
+	}
+	commit(&store.RunResult{Seen: seen, Window: w, RunAt: enable})
+	p := poll()
+	if p.Window == nil || p.Window.Position != "abc|500:1200" || !p.Window.Start.Equal(upstream) || !p.Window.From.Equal(w.From) ||
+		!p.Window.Compare.Equal(w.Compare) || !p.Window.RunAt.Equal(enable) || p.Window.Pages != 1 || p.Window.Records != 1200 || p.Window.Updated != 3 {
+		t.Fatalf("open window: %+v", p.Window)
+	}
+	if p.Anchored || !p.Cursor.Equal(enable) || !p.LastOKAt.IsZero() {
+		t.Errorf("the cursor moved before the window completed: %s anchored %v", p.Cursor, p.Anchored)
+	}
+	got, err := s.SeenFor(ctx, in.ID, "contacts", append(ids, "999"))
+	if err != nil || len(got) != 1200 {
+		t.Fatalf("SeenFor: %d, %v", len(got), err)
+	}
+	if g := got["100000007"]; !g.Updated.Equal(seen["100000007"].Updated) || g.Hash[1] != 7 || g.CreatedSent {
+		t.Errorf("state of 100000007: %+v", g)
+	}
+
+	// The window completes: the cursor takes the upstream's clock, earlier
+	// than our enable time, and is anchored; the window is gone; no state
+	// is pruned, however old.
+	commit(&store.RunResult{Cursor: upstream, RunAt: enable.Add(time.Second), Stats: store.RunStats{Pages: 2}})
+	p = poll()
+	if !p.Anchored || !p.Cursor.Equal(upstream) || p.Window != nil || p.LastRun.Pages != 2 || p.LastOKAt.IsZero() {
+		t.Fatalf("completed: cursor %s anchored %v window %+v", p.Cursor, p.Anchored, p.Window)
+	}
+	if got, _ := s.SeenFor(ctx, in.ID, "contacts", ids); len(got) != 1200 {
+		t.Errorf("state pruned: %d left", len(got))
+	}
+	// An anchored cursor only moves forward.
+	commit(&store.RunResult{Cursor: upstream.Add(-time.Minute), RunAt: enable.Add(2 * time.Second)})
+	if p = poll(); !p.Cursor.Equal(upstream) {
+		t.Errorf("anchored cursor moved back to %s", p.Cursor)
+	}
+	commit(&store.RunResult{Cursor: upstream.Add(time.Minute), RunAt: enable.Add(3 * time.Second)})
+	if p = poll(); !p.Cursor.Equal(upstream.Add(time.Minute)) {
+		t.Errorf("anchored cursor did not move forward: %s", p.Cursor)
+	}
+}
