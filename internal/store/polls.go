@@ -16,8 +16,8 @@ type Poll struct {
 	// Cursor is where the next window starts: once Anchored, the upstream
 	// clock at the first answer of the last complete window; before the
 	// first window completes, our clock when polling began.
-	Cursor       time.Time
-	Anchored     bool
+	Cursor   time.Time
+	Anchored bool
 	// Window is the window a run is working through (nil: none open).
 	Window       *Window
 	JobID        int64
