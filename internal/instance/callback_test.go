@@ -5,32 +5,14 @@ import (
 	"net/netip"
 
 	"context"
-	"errors"
 	"github.com/pollhook/pollhook/internal/netguard/netguardtest"
-	"net"
 	"strings"
 	"testing"
 )
 
-// fakeDNS answers lookups from a table: DNS is the boundary here, and the
-// test machines have no resolver for public names.
-type fakeDNS map[string][]string
-
-func (f fakeDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
-	ips, ok := f[host]
-	if !ok {
-		return nil, errors.New("no such host")
-	}
-	var out []net.IPAddr
-	for _, ip := range ips {
-		out = append(out, net.IPAddr{IP: net.ParseIP(ip)})
-	}
-	return out, nil
-}
-
 func TestCheckCallback(t *testing.T) {
 	t.Parallel()
-	s := &Service{Resolver: fakeDNS{
+	s := &Service{Resolver: netguardtest.DNS{
 		"hooks.example.com": {"93.184.216.34"},
 		"rebind.example":    {"93.184.216.34", "10.0.0.7"},
 		"v6.example":        {"2606:2800:220:1:248:1893:25c8:1946"},
@@ -71,7 +53,7 @@ func TestCheckCallback(t *testing.T) {
 		}
 	}
 	// The shared table, as an address literal and as a name resolving to it.
-	dns := fakeDNS{}
+	dns := netguardtest.DNS{}
 	s.Resolver = dns
 	for i, c := range netguardtest.Cases {
 		ip := netip.MustParseAddr(c.Addr)

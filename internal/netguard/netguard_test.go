@@ -77,23 +77,9 @@ func TestCheckPort(t *testing.T) {
 	}
 }
 
-type fakeDNS map[string][]string
-
-func (f fakeDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
-	ips, ok := f[host]
-	if !ok {
-		return nil, errors.New("no such host")
-	}
-	var out []net.IPAddr
-	for _, ip := range ips {
-		out = append(out, net.IPAddr{IP: net.ParseIP(ip)})
-	}
-	return out, nil
-}
-
 func TestResolve(t *testing.T) {
 	t.Parallel()
-	dns := fakeDNS{"ok.example": {"93.184.216.34", "2606:4700:4700::1111"}, "rebind.example": {"93.184.216.34", "10.0.0.7"},
+	dns := netguardtest.DNS{"ok.example": {"93.184.216.34", "2606:4700:4700::1111"}, "rebind.example": {"93.184.216.34", "10.0.0.7"},
 		"mapped.example": {"::ffff:127.0.0.1"}}
 	if addrs, err := netguard.Resolve(context.Background(), dns, "ok.example"); err != nil || len(addrs) != 2 {
 		t.Errorf("ok.example: %v %v", addrs, err)

@@ -3,7 +3,6 @@ package insightly
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -60,21 +59,6 @@ func TestUpstreamsCheck(t *testing.T) {
 	}
 }
 
-// fakeDNS is the boundary between the dialler and DNS: the test machines
-// cannot resolve Insightly's names.
-type fakeDNS map[string][]string
-
-func (f fakeDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
-	var out []net.IPAddr
-	for _, ip := range f[host] {
-		out = append(out, net.IPAddr{IP: net.ParseIP(ip)})
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no such host")
-	}
-	return out, nil
-}
-
 // Insightly's own hosts are judged on the address they resolve to, with
 // the one table every guard shares: a name pointing at an internal
 // address is refused before any connection.
@@ -82,7 +66,7 @@ func TestUpstreamDialJudgesResolvedAddresses(t *testing.T) {
 	t.Parallel()
 	for _, c := range netguardtest.Cases {
 		ip := netip.MustParseAddr(c.Addr).WithZone("")
-		p := Upstreams{Resolver: fakeDNS{"api.na1.insightly.com": {ip.String()}}}
+		p := Upstreams{Resolver: netguardtest.DNS{"api.na1.insightly.com": {ip.String()}}}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		conn, err := p.dial(ctx, "tcp", "api.na1.insightly.com:443")
 		cancel()
@@ -94,7 +78,7 @@ func TestUpstreamDialJudgesResolvedAddresses(t *testing.T) {
 		}
 	}
 	// Only port 443 of an Insightly host, and nothing else unless allowed.
-	p := Upstreams{Resolver: fakeDNS{"api.na1.insightly.com": {"8.8.8.8"}}}
+	p := Upstreams{Resolver: netguardtest.DNS{"api.na1.insightly.com": {"8.8.8.8"}}}
 	for _, addr := range []string{"api.na1.insightly.com:80", "example.com:443", "127.0.0.1:443"} {
 		if _, err := p.dial(context.Background(), "tcp", addr); !errors.Is(err, element.ErrUpstreamNotAllowed) {
 			t.Errorf("dial %s: %v", addr, err)

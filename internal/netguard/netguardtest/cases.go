@@ -4,6 +4,12 @@
 // and the Insightly upstream dialler (internal/element/insightly).
 package netguardtest
 
+import (
+	"context"
+	"errors"
+	"net"
+)
+
 // Case is one address and whether pollhook may connect to it.
 type Case struct {
 	Addr   string
@@ -70,4 +76,21 @@ var Cases = []Case{
 	{"2001:db8::1", false, "documentation"},
 	{"100::1", false, "discard-only"},
 	{"3fff::1", false, "documentation, RFC 9637"},
+}
+
+// DNS answers lookups from a table (host → addresses): DNS is the
+// boundary the guards' tests stand in for, and test machines cannot
+// resolve public names.
+type DNS map[string][]string
+
+// LookupIPAddr implements netguard.Resolver.
+func (d DNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	var out []net.IPAddr
+	for _, ip := range d[host] {
+		out = append(out, net.IPAddr{IP: net.ParseIP(ip)})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no such host")
+	}
+	return out, nil
 }
