@@ -63,6 +63,32 @@ func benchmarks() []benchmark {
 					return bench.Change(ctx, cfg)
 				}
 			}},
+		{"state", "per-record state (table seen): bytes per record on disk, CommitRun writes/s, SeenFor per page",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.StateConfig
+				fs.IntVar(&cfg.Records, "records", 100000, "records of one (instance, resource) whose state is written")
+				fs.IntVar(&cfg.Lookups, "lookups", 200, "SeenFor calls measured, each for a page of random known IDs")
+				fs.IntVar(&cfg.PageSize, "page-size", 500, "records per CommitRun and per SeenFor (the poller's page)")
+				fs.Uint64Var(&cfg.Seed, "seed", 1, "seed for IDs, dates and hashes")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.State(ctx, cfg)
+				}
+			}},
+		{"backfill", "a backfill of a large account, the simulator in a process of its own: records/s and peak RSS against 200 MiB",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.BackfillConfig
+				fs.IntVar(&cfg.Records, "records", 200000, "contacts in the simulator, every one in the backfill's window")
+				fs.Uint64Var(&cfg.Seed, "seed", 1, "the simulator's seed")
+				target := fs.Int("target-mib", bench.BackfillTargetDefault>>20, "peak RSS the run is judged against, MiB")
+				fs.DurationVar(&cfg.Timeout, "timeout", 0, "longest the backfill run may take (default the server's poll timeout)")
+				fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile taken near the peak RSS to this file (go tool pprof)")
+				fs.DurationVar(&cfg.AnalyzeEvery, "analyze-every", 0, "PostgreSQL: ANALYZE the schema's tables this often during the run, as autovacuum would (0: never)")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress, cfg.Target = *database, progress, int64(*target)<<20
+					return bench.Backfill(ctx, cfg)
+				}
+			}},
 	}
 }
 

@@ -2,10 +2,55 @@ package bench
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"math"
+	"net"
+	"net/http"
+	"os"
 	"testing"
 	"time"
+
+	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 )
+
+// TestMain lets the test binary play `pollhook sim insightly` for the
+// backfill bench, which runs the simulator as a child process (package
+// app, which has the real command, imports this one).
+func TestMain(m *testing.M) {
+	if os.Getenv("POLLHOOK_BENCH_TEST_SIM") == "1" {
+		os.Exit(simMain(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// simMain is `sim insightly` with the flags the bench passes, printing the
+// lines it reads as internal/app/sim.go prints them.
+func simMain(args []string) int {
+	if len(args) < 2 || args[0] != "sim" || args[1] != "insightly" {
+		return 2
+	}
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "")
+	var cfg sim.Config
+	fs.IntVar(&cfg.Records, "records", 200, "")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", sim.RateLimitDefault, "")
+	fs.IntVar(&cfg.DailyQuota, "daily-quota", 0, "")
+	if err := fs.Parse(args[2:]); err != nil {
+		return 2
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return 1
+	}
+	s := sim.New(cfg)
+	fmt.Printf("Insightly v3.1 simulator: seed %d, %d records per core object, churn 0/s\n", cfg.Seed, cfg.Records)
+	fmt.Printf("  base URL  http://%s/v3.1\n", ln.Addr())
+	fmt.Printf("  API key   %s   (owner)\n", s.APIKey())
+	http.Serve(ln, s.Handler())
+	return 0
+}
 
 // The benchmarks are commands, not tests, but they must keep working:
 // small runs, checked for figures that make sense.
@@ -45,5 +90,41 @@ func TestChangeBenchRuns(t *testing.T) {
 	// two intervals on a loaded machine.
 	if res.Events == 0 || res.P50 <= 0 || res.P99 < res.P50 || res.Max > 10*res.Interval {
 		t.Errorf("result: %+v", res)
+	}
+}
+
+func TestStateBenchRuns(t *testing.T) {
+	// Not parallel: it runs before the timing-sensitive benches above start.
+	res, err := State(context.Background(), StateConfig{Records: 2000, Lookups: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row holds 67 bytes of values; with its primary-key entry and the
+	// pages' overhead it costs more, but not ten times more.
+	if bpr := res.BytesPerRecord(); res.IndexBytes <= 0 || bpr < float64(res.PayloadBytes) || bpr > 10*float64(res.PayloadBytes) {
+		t.Errorf("%.1f bytes/record (table %d, index %d): %+v", bpr, res.TableBytes, res.IndexBytes, res)
+	}
+	if res.Pages != 4 || res.Write <= 0 || res.LookupP50 <= 0 || res.LookupP99 < res.LookupP50 {
+		t.Errorf("result: %+v", res)
+	}
+}
+
+func TestBackfillBenchRuns(t *testing.T) {
+	// Not parallel: it runs before the timing-sensitive benches above start.
+	res, err := Backfill(context.Background(), BackfillConfig{Records: 2000, Executable: os.Args[0],
+		SimEnv: []string{"POLLHOOK_BENCH_TEST_SIM=1"}, Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every record is in the window: read once, reported once (CREATED or
+	// UPDATED), marked backfill; its notifications all delivered.
+	if res.Read != 2000 || res.Events != 2000 || res.Objects != 2000 || res.Backfill != 2000 || res.Created == 0 || res.Created == res.Events {
+		t.Errorf("records and events: %+v", res)
+	}
+	if res.Waiting != 0 || res.Notifications < 200 {
+		t.Errorf("notifications: %+v", res)
+	}
+	if res.StartRSS <= 0 || res.PeakRSS < res.StartRSS || res.PeakHeap <= 0 || res.Samples == 0 || res.SimRSS <= 0 {
+		t.Errorf("memory: %+v", res)
 	}
 }
