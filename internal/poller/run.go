@@ -276,6 +276,9 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 		return err
 	}
 	win.page = win.page[:0]
+	if err := r.Store.StateWritten(ctx, len(res.Seen)); err != nil {
+		return err
+	}
 	st.Events += len(res.Events)
 	for _, e := range res.Events {
 		if e.Type == Created {

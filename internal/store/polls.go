@@ -269,14 +269,8 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 			return err
 		}
 	}
-	for id, s := range r.Seen {
-		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (instance_id, resource, object_id) DO UPDATE SET updated = excluded.updated,
-			hash = excluded.hash, created_sent = excluded.created_sent`,
-			r.InstanceID, r.Resource, id, s.Updated.UTC(), s.Hash, t.d.bool(s.CreatedSent)); err != nil {
-			return err
-		}
+	if err := t.putSeen(ctx, r.InstanceID, r.Resource, r.Seen); err != nil {
+		return err
 	}
 	if r.TrackIDs {
 		for _, e := range r.Events {

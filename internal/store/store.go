@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -35,7 +36,8 @@ var (
 // Store is an open database.
 type Store struct {
 	queries
-	db *sql.DB
+	db          *sql.DB
+	stateWrites atomic.Int64 // per-record states written (StateWritten)
 }
 
 // Open connects to dsn and brings its schema up to date. dsn is
