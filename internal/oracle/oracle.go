@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -18,6 +19,18 @@ type Resource struct {
 	Name    string // "contacts"
 	Object  string // "Contacts"
 	Deletes bool   // delete detection is on: deletions must be reported
+	// Initial, when set, holds the object's records as they were when
+	// polling began, by ID (the simulator's Records then): real versions
+	// the journal does not hold (the simulator seeds records without
+	// journalling them). A window reaching back before polling began
+	// reports those still at that version, so an event may match one if
+	// it is marked Backfill (an operator asked for it), or if its date is
+	// after InitialAfter: the earliest a normal window reached back (the
+	// enable time on the upstream's clock less the first window's margin,
+	// or earlier once a wide overlap or pollDelay on a young poll reached
+	// before polling began). Zero: only backfilled events may.
+	Initial      map[string]map[string]any
+	InitialAfter time.Time
 }
 
 func normalize(v any) any {
@@ -38,7 +51,9 @@ func content(providerData string) any {
 // Check returns every violation of the rules, for the journal's changes
 // with Seq > since (the changes made after polling began):
 //   - every event is a real version of its record (some write produced
-//     exactly its content), and no version is reported twice;
+//     exactly its content, or it is the record as it was when polling
+//     began, reported by a backfill or by a window that reached back that
+//     far: Resource.Initial), and no version is reported twice;
 //   - an object has at most one CREATED, and it is its first event;
 //   - every object changed after polling began that still exists has its
 //     final version as its last event (the caller has polled after the
@@ -95,6 +110,10 @@ func Check(events []*store.Event, journal []sim.Change, since int64, resources [
 						match = true
 						break
 					}
+				}
+				reached := e.Backfill || (!r.InitialAfter.IsZero() && e.Date.After(r.InitialAfter))
+				if init, ok := r.Initial[id]; !match && ok && reached {
+					match = reflect.DeepEqual(normalize(init), got)
 				}
 				if !match {
 					out = append(out, fmt.Sprintf("%s: event %d (%s, %s) matches no version in the journal", key, i+1, e.Type, e.Date))
