@@ -29,6 +29,12 @@ type Cursor struct {
 	// BackfillFrom, when set, asks the next window to report changes
 	// since then too (on the upstream's clock).
 	BackfillFrom time.Time
+	// Floor, once the first window set it, is the earliest date a normal
+	// window reports: the enable time on the upstream's clock. A window
+	// that reaches back further (a wider overlap or poll delay on a young
+	// poll) re-reads, but reports nothing from before polling began; only
+	// a backfill does.
+	Floor time.Time
 }
 
 // Timing is what a resource's configuration says of windows.
@@ -73,6 +79,9 @@ func scanStart(c Cursor, t Timing) time.Time {
 //     whatever ours says.
 func plan(c Cursor, t Timing, runAt, upstream time.Time) store.Window {
 	normal := c.At.Add(-t.PollDelay - t.Overlap)
+	if c.Anchored && normal.Before(c.Floor) {
+		normal = c.Floor
+	}
 	if !c.Anchored {
 		skew := upstream.Sub(runAt.Truncate(time.Second))
 		normal = c.At.Add(skew - t.PollDelay - firstMargin)

@@ -58,6 +58,17 @@ func TestPlan(t *testing.T) {
 		{name: "anchored, a day since the last window", c: Cursor{At: t0, Anchored: true}, timing: std, runAt: t0.Add(24 * time.Hour), upstream: t0.Add(24 * time.Hour),
 			from: t0.Add(-min(1)), compare: t0.Add(-min(1)), cursor: t0.Add(24 * time.Hour)},
 
+		// A young poll's wider overlap re-reads, but reports nothing from
+		// before polling began (its floor); a backfill does.
+		{name: "anchored, overlap reaching back past the floor", c: Cursor{At: t0.Add(min(5)), Anchored: true, Floor: t0.Add(-firstMargin)},
+			timing: Timing{Overlap: min(30)}, runAt: t0.Add(min(6)), upstream: t0.Add(min(6)),
+			from: t0.Add(-min(25)), compare: t0.Add(-firstMargin), cursor: t0.Add(min(6))},
+		{name: "anchored, overlap within the floor", c: Cursor{At: t0.Add(time.Hour), Anchored: true, Floor: t0},
+			timing: Timing{Overlap: min(30)}, runAt: t0.Add(time.Hour), upstream: t0.Add(time.Hour),
+			from: t0.Add(min(30)), compare: t0.Add(min(30)), cursor: t0.Add(time.Hour)},
+		{name: "backfill below the floor", c: Cursor{At: t0.Add(min(5)), Anchored: true, Floor: t0, BackfillFrom: t0.Add(-time.Hour)},
+			timing: std, runAt: t0.Add(min(6)), upstream: t0.Add(min(6)),
+			from: t0.Add(-time.Hour), compare: t0.Add(-time.Hour), normal: t0.Add(min(4)), cursor: t0.Add(min(6)), backfill: true},
 		// A backfill reads and reports from its date; what it finds before
 		// the normal window is marked.
 		{name: "backfill", c: Cursor{At: t0, Anchored: true, BackfillFrom: t0.Add(-72 * time.Hour)}, timing: std, runAt: t0, upstream: t0.Add(min(1)),

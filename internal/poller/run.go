@@ -141,7 +141,7 @@ type window struct {
 func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Time) (Stats, error) {
 	cfg := t.Config.Config
 	timing := Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay}
-	cur := Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom}
+	cur := Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor}
 	st := Stats{Backfill: !p.BackfillFrom.IsZero()}
 
 	// The query is fixed for a window's life: a window left open by a
@@ -232,6 +232,11 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 		}
 		typ, report := classify(rl, c.obs, prev, w.Compare, w.Start)
 		if !report {
+			if prev != nil && len(prev.Hash) == sha256.Size && c.obs.updated.Equal(prev.Updated) && sameContent(prev.Hash, c.obs.raw, c.obs.hash) {
+				// The same version under a version-1 (raw bytes) hash:
+				// keep its state, under the current hash.
+				res.Seen[c.id] = store.Seen{Updated: prev.Updated, Hash: c.obs.hash, CreatedSent: prev.CreatedSent}
+			}
 			continue
 		}
 		date := c.obs.updated
@@ -250,7 +255,7 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 	}
 	w.Records += len(win.page)
 	if final {
-		res.Cursor, res.Backfilled = w.Start, w.Backfill
+		res.Cursor, res.Backfilled, res.Floor = w.Start, w.Backfill, w.Normal
 		res.Stats = store.RunStats{Duration: r.now().Sub(w.RunAt), Pages: w.Pages, Records: w.Records, Created: w.Created, Updated: w.Updated}
 	} else {
 		res.Window = w

@@ -18,6 +18,9 @@ type Poll struct {
 	// first window completes, our clock when polling began.
 	Cursor   time.Time
 	Anchored bool
+	// Floor is the earliest date a normal window reports (zero: none yet):
+	// the enable time on the upstream's clock, set by the first window.
+	Floor time.Time
 	// Window is the window a run is working through (nil: none open).
 	Window       *Window
 	JobID        int64
@@ -50,22 +53,23 @@ const pollColumns = `instance_id, resource, interval_seconds, cursor, job_id, ru
 	last_run_at, last_ok_at, last_error, paused_reason, run_now, backfill_from, last_duration_ms, last_pages,
 	last_records, last_created, last_updated, last_deleted, last_scan_at, last_scan_status, created_at,
 	cursor_anchored, window_from, window_compare, window_normal, window_start, window_run_at, window_position,
-	window_backfill, window_pages, window_records, window_created, window_updated`
+	window_backfill, window_pages, window_records, window_created, window_updated, report_floor`
 
 func scanPoll(sc interface{ Scan(...any) error }) (*Poll, error) {
 	var p Poll
 	var secs, ms int64
 	var job sql.NullInt64
 	var failing, lastRun, lastOK, backfill, lastScan sql.NullTime
-	var wFrom, wCompare, wNormal, wStart, wRunAt sql.NullTime
+	var wFrom, wCompare, wNormal, wStart, wRunAt, floor sql.NullTime
 	var w Window
 	if err := sc.Scan(&p.InstanceID, &p.Resource, &secs, &p.Cursor, &job, &p.Runs, &p.Failures, &failing, &p.Events,
 		&lastRun, &lastOK, &p.LastError, &p.PausedReason, &p.RunNow, &backfill, &ms, &p.LastRun.Pages,
 		&p.LastRun.Records, &p.LastRun.Created, &p.LastRun.Updated, &p.LastRun.Deleted, &lastScan, &p.LastScanNote,
 		&p.CreatedAt, &p.Anchored, &wFrom, &wCompare, &wNormal, &wStart, &wRunAt, &w.Position, &w.Backfill,
-		&w.Pages, &w.Records, &w.Created, &w.Updated); err != nil {
+		&w.Pages, &w.Records, &w.Created, &w.Updated, &floor); err != nil {
 		return nil, err
 	}
+	p.Floor = floor.Time
 	if wStart.Valid {
 		w.From, w.Compare, w.Normal, w.Start, w.RunAt = wFrom.Time, wCompare.Time, wNormal.Time, wStart.Time, wRunAt.Time
 		p.Window = &w
@@ -245,8 +249,11 @@ type RunResult struct {
 	// an anchored one forward only (a rescued duplicate run must not move
 	// it back).
 	Cursor time.Time
-	RunAt  time.Time
-	Stats  RunStats
+	// Floor, set by a poll's first complete window, is the earliest date
+	// later normal windows report (Poll.Floor); kept once set.
+	Floor time.Time
+	RunAt time.Time
+	Stats RunStats
 	// TrackIDs adds the events' objects to the known IDs (delete detection on).
 	TrackIDs bool
 	// Backfilled clears a backfill request the window fulfilled.
@@ -302,6 +309,10 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 		r.Stats.Deleted, t.d.bool(false)}
 	if r.Backfilled {
 		set += `, backfill_from = NULL`
+	}
+	if !p.Anchored && p.Floor.IsZero() && !r.Floor.IsZero() {
+		set += `, report_floor = ?`
+		args = append(args, r.Floor.UTC())
 	}
 	_, err = t.exec(ctx, set+` WHERE instance_id = ? AND resource = ?`, append(args, r.InstanceID, r.Resource)...)
 	return err

@@ -76,10 +76,11 @@ func testWindows(t *testing.T, s *store.Store) {
 	// The window completes: the cursor takes the upstream's clock, earlier
 	// than our enable time, and is anchored; the window is gone; no state
 	// is pruned, however old.
-	commit(&store.RunResult{Cursor: upstream, RunAt: enable.Add(time.Second), Stats: store.RunStats{Pages: 2}})
+	floor := upstream.Add(-2 * time.Second)
+	commit(&store.RunResult{Cursor: upstream, Floor: floor, RunAt: enable.Add(time.Second), Stats: store.RunStats{Pages: 2}})
 	p = poll()
-	if !p.Anchored || !p.Cursor.Equal(upstream) || p.Window != nil || p.LastRun.Pages != 2 || p.LastOKAt.IsZero() {
-		t.Fatalf("completed: cursor %s anchored %v window %+v", p.Cursor, p.Anchored, p.Window)
+	if !p.Anchored || !p.Cursor.Equal(upstream) || p.Window != nil || p.LastRun.Pages != 2 || p.LastOKAt.IsZero() || !p.Floor.Equal(floor) {
+		t.Fatalf("completed: cursor %s anchored %v floor %s window %+v", p.Cursor, p.Anchored, p.Floor, p.Window)
 	}
 	if got, _ := s.SeenFor(ctx, in.ID, "contacts", ids); len(got) != 1200 {
 		t.Errorf("state pruned: %d left", len(got))
@@ -89,8 +90,8 @@ func testWindows(t *testing.T, s *store.Store) {
 	if p = poll(); !p.Cursor.Equal(upstream) {
 		t.Errorf("anchored cursor moved back to %s", p.Cursor)
 	}
-	commit(&store.RunResult{Cursor: upstream.Add(time.Minute), RunAt: enable.Add(3 * time.Second)})
-	if p = poll(); !p.Cursor.Equal(upstream.Add(time.Minute)) {
-		t.Errorf("anchored cursor did not move forward: %s", p.Cursor)
+	commit(&store.RunResult{Cursor: upstream.Add(time.Minute), Floor: upstream.Add(time.Minute), RunAt: enable.Add(3 * time.Second)})
+	if p = poll(); !p.Cursor.Equal(upstream.Add(time.Minute)) || !p.Floor.Equal(floor) {
+		t.Errorf("anchored cursor did not move forward (%s), or the floor moved (%s)", p.Cursor, p.Floor)
 	}
 }

@@ -4,6 +4,14 @@
 -- anchored already.
 ALTER TABLE polls ADD COLUMN cursor_anchored BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE polls SET cursor_anchored = TRUE WHERE last_ok_at IS NOT NULL;
+-- The earliest date a normal window reports: the enable time on the
+-- upstream's clock, set by the first window. A wider overlap or poll
+-- delay later re-reads further back without reporting what changed before
+-- polling began (only a backfill does).
+ALTER TABLE polls ADD COLUMN report_floor TIMESTAMPTZ;
+-- Polls that ran before this version: when they were created (our clock;
+-- far enough back that no overlap reaches it).
+UPDATE polls SET report_floor = created_at WHERE last_ok_at IS NOT NULL;
 -- The window a run is working through, committed page by page so that a
 -- crash or a timeout resumes it where it stopped: what is read (from, and
 -- our clock at its start for URL templates), what is reported (compare,
