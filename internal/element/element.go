@@ -131,9 +131,10 @@ type ScanOptions struct {
 	// from a Position its Checkpoint was given ("": from the start).
 	Resume string
 	// Checkpoint, when set, is called after each page's records were given
-	// to fn, with the position to resume from after them and the upstream
-	// clock at that page's answer. An error ends the scan with it.
-	Checkpoint func(position string, date time.Time) error
+	// to fn, with the position to resume from after them, the upstream
+	// clock at that page's answer, and whether it was the last page. An
+	// error ends the scan with it.
+	Checkpoint func(position string, date time.Time, last bool) error
 }
 
 // ErrTooManyPages matches a scan stopped by ScanOptions.MaxPages.

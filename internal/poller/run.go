@@ -167,7 +167,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
 	win := &window{w: p.Window}
 
-	checkpoint := func(pos string, date time.Time) error {
+	checkpoint := func(pos string, date time.Time, last bool) error {
 		if win.w == nil {
 			w := plan(cur, timing, windowRunAt, date)
 			win.w = &w
@@ -176,6 +176,9 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 		win.w.Position = digest + "|" + pos
 		win.w.Pages++
 		st.Pages++
+		if last {
+			return nil // the final commit writes it, with the cursor: one transaction
+		}
 		return r.commit(ctx, t, rl, win, runAt, false, &st)
 	}
 	_, err = t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize, MaxPages: r.maxPages(),

@@ -298,7 +298,7 @@ func (c *conn) Scan(ctx context.Context, resName string, where ceql.Expr, opts e
 	}
 	if opts.Checkpoint != nil {
 		so.AfterPage = func(res ScanResult, date time.Time) error {
-			return opts.Checkpoint(encodePosition(res.Skip, res.After), date)
+			return opts.Checkpoint(encodePosition(res.Skip, res.After), date, res.Done)
 		}
 	}
 	res, err := c.client.Scan(ctx, r.object, r.pk, q, so, func(rec *element.Record) error {
