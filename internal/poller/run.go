@@ -202,7 +202,8 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 		return st, fmt.Errorf("read %s: %w", t.Resource, err)
 	}
 	if win.w == nil {
-		// An element that never checkpoints: the whole scan is one page.
+		// Every element checkpoints each page it reads; without one there
+		// is no upstream clock to plan the window by.
 		return st, fmt.Errorf("read %s: the element gave no page", t.Resource)
 	}
 	if err := r.commit(ctx, t, rl, win, runAt, true, &st); err != nil {
