@@ -95,32 +95,25 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		// allows: saving the instance wakes the job.
 		return p.Interval, nil
 	}
+	var quotaReset time.Time
 	if inst.Account != "" {
 		q, err := st.AccountQuota(ctx, inst.Account)
 		if err != nil {
 			return 0, err
 		}
-		if q.ResetAt.After(now) {
-			reason := "Insightly's daily API quota for this account is spent until " + q.ResetAt.UTC().Format(time.RFC3339)
+		quotaReset = q.ResetAt
+	}
+	if due := dueAt(p, quotaReset, now); due.After(now) {
+		if due.Equal(quotaReset) {
+			reason := quotaPause + quotaReset.UTC().Format(time.RFC3339)
 			if p.PausedReason != reason {
 				st.PausePoll(ctx, a.InstanceID, a.Resource, reason)
 			}
 			e.cfg.Metrics.Poll("paused", metrics.PollStats{})
-			return q.ResetAt.Sub(now) + time.Second, nil
+			return due.Sub(now) + time.Second, nil
 		}
-	}
-	if !p.RunNow && !p.LastRunAt.IsZero() {
-		wait := p.Interval
-		switch {
-		case p.PausedReason != "":
-			wait = max(p.Interval, pausedRecheck)
-		case p.Failures > 0:
-			wait = retryDelay(p.Failures, p.Interval)
-		}
-		if due := p.LastRunAt.Add(wait); due.After(now) {
-			e.cfg.Metrics.Poll("not_due", metrics.PollStats{})
-			return due.Sub(now), nil
-		}
+		e.cfg.Metrics.Poll("not_due", metrics.PollStats{})
+		return due.Sub(now), nil
 	}
 	// Due. Go on only if the run will not hold a worker waiting
 	// (fair.go); until it really starts, no run is counted and a
@@ -164,7 +157,7 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 	stats, err := e.runner.Run(ctx, target)
 	e.recordQuota(ctx, inst, target)
 	if err != nil {
-		if ctx.Err() == nil {
+		if !shuttingDown(ctx) {
 			e.cfg.Metrics.Poll("failed", metrics.PollStats{Records: stats.Read})
 		}
 		return e.failed(ctx, inst, p, err)
@@ -183,6 +176,11 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 			e.log.Warn("delete scan failed", "instance", a.InstanceID, "resource", a.Resource, "err", err)
 		}
 		e.recordQuota(ctx, inst, target)
+	}
+	// A run or backfill asked for while this one ran is still asked for
+	// (CommitRun keeps it): serve it now rather than an interval later.
+	if again, err := st.GetPoll(ctx, a.InstanceID, a.Resource); err == nil && again.RunNow {
+		return time.Second, nil
 	}
 	return max(now.Add(p.Interval).Sub(e.cfg.Now()), time.Second), nil
 }
@@ -205,9 +203,12 @@ func (e *Engine) failed(ctx context.Context, inst *store.Instance, p *store.Poll
 	if errors.Is(err, poller.ErrRemoved) {
 		return 0, river.JobCancel(err)
 	}
-	if ctx.Err() != nil {
+	if shuttingDown(ctx) {
 		return 0, nil // shutting down: resume at once elsewhere
 	}
+	// A run that hit --poll-timeout failed like any other: it backs off,
+	// and what it still has to write is written after its deadline.
+	ctx = context.WithoutCancel(ctx)
 	now := e.cfg.Now()
 	var b *element.Backoff
 	switch status := element.StatusOf(err); {
@@ -215,7 +216,7 @@ func (e *Engine) failed(ctx context.Context, inst *store.Instance, p *store.Poll
 		if err := st.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Remaining: 0, ResetAt: b.Until}); err != nil {
 			return 0, err
 		}
-		st.PausePoll(ctx, a.InstanceID, a.Resource, "Insightly's daily API quota for this account is spent until "+b.Until.UTC().Format(time.RFC3339))
+		st.PausePoll(ctx, a.InstanceID, a.Resource, quotaPause+b.Until.UTC().Format(time.RFC3339))
 		return b.Until.Sub(now) + time.Second, nil
 	case errors.As(err, &b):
 		return max(b.Until.Sub(now), time.Second), nil

@@ -24,10 +24,17 @@ import (
 )
 
 // countingTransport counts requests that reach the simulator.
-type countingTransport struct{ n atomic.Int64 }
+type countingTransport struct {
+	n atomic.Int64
+	// hook, when set, runs before each request (in the caller's goroutine).
+	hook func()
+}
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	if c.hook != nil {
+		c.hook()
+	}
 	return http.DefaultTransport.RoundTrip(r)
 }
 

@@ -119,20 +119,12 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 			ps.LastRun = &RunStatus{At: stamp(p.LastOKAt), DurationMs: p.LastRun.Duration.Milliseconds(), Pages: p.LastRun.Pages,
 				Records: p.LastRun.Records, Events: map[string]int{"CREATED": p.LastRun.Created, "UPDATED": p.LastRun.Updated}}
 		}
-		switch wait := p.Interval; {
-		case !inst.Valid || inst.Disabled || !inst.EventsEnabled:
-		case p.LastRunAt.IsZero() || p.RunNow:
-			ps.NextRunAt = stamp(e.cfg.Now())
-		default:
-			if p.PausedReason != "" {
-				wait = max(p.Interval, pausedRecheck)
-			} else if p.Failures > 0 {
-				wait = retryDelay(p.Failures, p.Interval)
+		if inst.Valid && !inst.Disabled && inst.EventsEnabled {
+			var reset time.Time
+			if out.Quota != nil && out.Quota.ResetAt != "" {
+				reset, _ = time.Parse(time.RFC3339, out.Quota.ResetAt)
 			}
-			ps.NextRunAt = stamp(p.LastRunAt.Add(wait))
-		}
-		if inst.Valid && out.Quota != nil && out.Quota.ResetAt != "" {
-			ps.NextRunAt = out.Quota.ResetAt
+			ps.NextRunAt = stamp(dueAt(p, reset, e.cfg.Now()))
 		}
 		if t, err := e.target(inst, p.Resource); err == nil && t.Config.Config.Deletes.Enabled {
 			d := t.Config.Config.Deletes
@@ -153,7 +145,7 @@ func (e *Engine) RunNow(ctx context.Context, inst *store.Instance, resource stri
 	n := 0
 	err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if n, err = tx.RequestRun(ctx, inst.ID, resource, backfill); err != nil || n == 0 {
+		if n, err = tx.RequestRun(ctx, inst.ID, resource, backfill, e.cfg.Now()); err != nil || n == 0 {
 			return err
 		}
 		polls, err := tx.PollsOf(ctx, inst.ID)

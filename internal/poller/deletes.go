@@ -96,8 +96,11 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 }
 
 func (r *Runner) commitScan(ctx context.Context, t Target, out *store.ScanResult) (int, error) {
+	// A scan that ran out of time still records what it concluded: every
+	// statement, not only the transaction, outlives the scan's context.
+	ctx = context.WithoutCancel(ctx)
 	notified := 0
-	err := r.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	err := r.Store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CommitScan(ctx, out); err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ func runResume(t *testing.T, dsn func(t *testing.T) string) {
 		}
 		leads := w.target("leads")
 		before := w.poll("leads")
-		if _, err := w.store.RequestRun(ctx, w.instID, "leads", w.start.AddDate(-3, 0, 0)); err != nil {
+		if _, err := w.store.RequestRun(ctx, w.instID, "leads", w.start.AddDate(-3, 0, 0), w.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 

@@ -114,10 +114,10 @@ func runBackfillAfterPruning(t *testing.T, dsn func(t *testing.T) string) {
 		for range 5 {
 			w.cycle(true)
 		}
-		if _, err := w.store.RequestRun(ctx, w.instID, "", w.start.Add(-time.Hour)); err != nil {
+		if _, err := w.store.RequestRun(ctx, w.instID, "", w.start.Add(-time.Hour), w.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.store.RequestRun(ctx, w.instID, "accounts", w.start.AddDate(-3, 0, 0)); err != nil {
+		if _, err := w.store.RequestRun(ctx, w.instID, "accounts", w.start.AddDate(-3, 0, 0), w.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 {

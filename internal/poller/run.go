@@ -259,7 +259,7 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 	}
 	w.Records += len(win.page)
 	if final {
-		res.Cursor, res.Backfilled, res.Floor = w.Start, w.Backfill, w.Normal
+		res.Cursor, res.Backfilled, res.Floor, res.WindowBegan = w.Start, w.Backfill, w.Normal, w.RunAt
 		res.Stats = store.RunStats{Duration: r.now().Sub(w.RunAt), Pages: w.Pages, Records: w.Records, Created: w.Created, Updated: w.Updated}
 	} else {
 		res.Window = w

@@ -177,13 +177,15 @@ func (q queries) ResumePolls(ctx context.Context, instanceID int64) error {
 
 // RequestRun asks for a run of one poll (or all of the instance's, with
 // resource ""); backfill, when not zero, asks it to report everything
-// changed since then.
-func (q queries) RequestRun(ctx context.Context, instanceID int64, resource string, backfill time.Time) (int, error) {
-	query := `UPDATE polls SET run_now = ?`
-	args := []any{q.d.bool(true)}
+// changed since then. at is when it was asked, on the clock the runs use:
+// a run that began before it does not clear it (CommitRun).
+func (q queries) RequestRun(ctx context.Context, instanceID int64, resource string, backfill, at time.Time) (int, error) {
+	at = at.UTC()
+	query := `UPDATE polls SET run_now = ?, run_requested_at = ?`
+	args := []any{q.d.bool(true), at}
 	if !backfill.IsZero() {
-		query += `, backfill_from = ?`
-		args = append(args, backfill.UTC())
+		query += `, backfill_from = ?, backfill_requested_at = ?`
+		args = append(args, backfill.UTC(), at)
 	}
 	query += ` WHERE instance_id = ?`
 	args = append(args, instanceID)
@@ -256,8 +258,10 @@ type RunResult struct {
 	Stats RunStats
 	// TrackIDs adds the events' objects to the known IDs (delete detection on).
 	TrackIDs bool
-	// Backfilled clears a backfill request the window fulfilled.
-	Backfilled bool
+	// Backfilled clears a backfill request the window fulfilled, if it
+	// was made before WindowBegan (our clock when the window began).
+	Backfilled  bool
+	WindowBegan time.Time
 }
 
 // CommitRun writes a chunk of a window: its events and per-record state,
@@ -298,17 +302,21 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 	if p.Anchored && p.Cursor.After(cursor) {
 		cursor = p.Cursor
 	}
+	// A run or backfill asked for after this run (or its window) began is
+	// not served by it: it stays asked for.
 	set := `UPDATE polls SET cursor = ?, cursor_anchored = ?, runs = runs + 1, failures = 0, failing_since = NULL,
-		events = events + ?, last_run_at = ?, last_ok_at = ?, last_error = '', paused_reason = '', run_now = ?,
+		events = events + ?, last_run_at = ?, last_ok_at = ?, last_error = '', paused_reason = '',
+		run_now = CASE WHEN run_requested_at > ? THEN run_now ELSE ? END,
 		last_duration_ms = ?, last_pages = ?, last_records = ?, last_created = ?, last_updated = ?, last_deleted = ?,
 		window_from = NULL, window_compare = NULL, window_normal = NULL, window_start = NULL, window_run_at = NULL,
 		window_position = '', window_backfill = ?, window_pages = 0, window_records = 0, window_created = 0,
 		window_updated = 0`
-	args := []any{cursor.UTC(), t.d.bool(true), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false),
+	args := []any{cursor.UTC(), t.d.bool(true), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false),
 		r.Stats.Duration.Milliseconds(), r.Stats.Pages, r.Stats.Records, r.Stats.Created, r.Stats.Updated,
 		r.Stats.Deleted, t.d.bool(false)}
 	if r.Backfilled {
-		set += `, backfill_from = NULL`
+		set += `, backfill_from = CASE WHEN backfill_requested_at > ? THEN backfill_from ELSE NULL END`
+		args = append(args, r.WindowBegan.UTC())
 	}
 	if !p.Anchored && p.Floor.IsZero() && !r.Floor.IsZero() {
 		set += `, report_floor = ?`

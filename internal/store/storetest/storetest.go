@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("OrganizationLock", func(t *testing.T) { t.Parallel(); testOrganizationLock(t, open(t)) })
 	t.Run("LongConfigValues", func(t *testing.T) { t.Parallel(); testLongConfigValues(t, open(t)) })
 	t.Run("Windows", func(t *testing.T) { t.Parallel(); testWindows(t, open(t)) })
+	t.Run("RequestsDuringARun", func(t *testing.T) { t.Parallel(); testRequestsDuringARun(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued

@@ -95,3 +95,57 @@ func testWindows(t *testing.T, s *store.Store) {
 		t.Errorf("anchored cursor did not move forward (%s), or the floor moved (%s)", p.Cursor, p.Floor)
 	}
 }
+
+// A run or backfill asked for after the run that completes began is not
+// cleared by it; one asked for before is.
+func testRequestsDuringARun(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, u := seed(t, s, "acme")
+	in := newInstance(o, u, "Alpha")
+	if err := s.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	if err := s.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := tx.SyncPolls(ctx, in.ID, []string{"contacts"}, time.Minute, t0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(runAt, windowBegan time.Time) *store.Poll {
+		t.Helper()
+		r := &store.RunResult{InstanceID: in.ID, Resource: "contacts", Cursor: runAt, RunAt: runAt, Backfilled: true, WindowBegan: windowBegan}
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.CommitRun(ctx, r) }); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.GetPoll(ctx, in.ID, "contacts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	backfill := t0.Add(-24 * time.Hour)
+	// Asked before the window began: served and cleared.
+	if _, err := s.RequestRun(ctx, in.ID, "contacts", backfill, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if p := complete(t0.Add(2*time.Second), t0.Add(2*time.Second)); p.RunNow || !p.BackfillFrom.IsZero() {
+		t.Errorf("a request made before the run: run %v, backfill %s left", p.RunNow, p.BackfillFrom)
+	}
+	// Asked while a window that began at t0+10s ran (its last run began at
+	// t0+30s): neither is cleared by it.
+	if _, err := s.RequestRun(ctx, in.ID, "contacts", backfill, t0.Add(40*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if p := complete(t0.Add(30*time.Second), t0.Add(10*time.Second)); !p.RunNow || !p.BackfillFrom.Equal(backfill) {
+		t.Errorf("a request made during the run was cleared: run %v, backfill %s", p.RunNow, p.BackfillFrom)
+	}
+	// A run asked for during the window, before its last run began: the run
+	// is served, the backfill (not read by this window) is not.
+	if _, err := s.RequestRun(ctx, in.ID, "contacts", backfill, t0.Add(50*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if p := complete(t0.Add(60*time.Second), t0.Add(45*time.Second)); p.RunNow || !p.BackfillFrom.Equal(backfill) {
+		t.Errorf("run %v (want served), backfill %s (want kept)", p.RunNow, p.BackfillFrom)
+	}
+}
