@@ -193,7 +193,11 @@ func Parse(value json.RawMessage, defaults json.RawMessage) (*Config, error) {
 			cfg.Resources[m.key] = d.clone()
 			continue
 		}
-		r, e := decodeResource(m.key, m.val)
+		val := m.val
+		if merged, ok := overDefault(m.val, defaults, m.key); ok {
+			val = merged
+		}
+		r, e := decodeResource(m.key, val)
 		if e != nil {
 			return nil, e
 		}
@@ -203,6 +207,53 @@ func Parse(value json.RawMessage, defaults json.RawMessage) (*Config, error) {
 		cfg.Resources[m.key] = r
 	}
 	return cfg, nil
+}
+
+// overDefault merges a partial resource configuration (an object without
+// url: `"contacts": {"deletes": {…}}`) over the element's default for that
+// resource, its keys replacing the default's. With a url the configuration
+// is taken as it is, so an omitted createdDateField still means "UPDATED
+// only"; without a default there is nothing to merge over.
+func overDefault(val, defaults json.RawMessage, name string) (json.RawMessage, bool) {
+	if kind(val) != "object" || len(bytes.TrimSpace(defaults)) == 0 {
+		return nil, false
+	}
+	given, err := members(val)
+	if err != nil || slices.ContainsFunc(given, func(m member) bool { return m.key == "url" }) {
+		return nil, false
+	}
+	top, e := topLevel(defaults)
+	if e != nil {
+		return nil, false
+	}
+	i := slices.IndexFunc(top, func(m member) bool { return m.key == name })
+	if i < 0 || kind(top[i].val) != "object" {
+		return nil, false
+	}
+	base, err := members(top[i].val)
+	if err != nil {
+		return nil, false
+	}
+	for _, g := range given {
+		if j := slices.IndexFunc(base, func(m member) bool { return m.key == g.key }); j >= 0 {
+			base[j].val = g.val
+		} else {
+			base = append(base, g)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range base {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(m.key)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(m.val)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), true
 }
 
 // parseDefaults parses the element's default configuration; nil or empty
