@@ -445,26 +445,34 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, _ params
 	writeJSON(w, http.StatusOK, out)
 }
 
-type redeliveryView struct {
-	Count           int     `json:"count"`
-	SubscriptionIDs []int64 `json:"subscriptionIds"`
-}
+// redeliverEcho bounds how many of the matched deliveries a redelivery
+// answer lists; every match is acted on, and the headers say how many.
+const redeliverEcho = 1000
 
 // redeliver is Cloud Elements' "PUT deliveries": reactivate the callbacks
 // of every matching (queued) delivery, however many, which redelivers
-// their queues. It answers with how many deliveries matched and the
-// callbacks (subscriptions) it reactivated.
+// their queues. It answers, as Cloud Elements did, with the matching
+// deliveries as they were — the first 1,000 of them, oldest first — and
+// says how many matched in Elements-Total-Count (Elements-Returned-Count:
+// how many the body lists), so a larger match is acted on whole and is
+// never silently shortened.
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, _ params) {
 	sc, err := s.newDeliveryScan(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := redeliveryView{SubscriptionIDs: []int64{}}
+	out := []ceDelivery{}
+	total := 0
+	var callbacks []int64
 	err = sc.each(r.Context(), s.cfg.Store, 0, func(n *store.Notification, _ *store.Callback) bool {
-		out.Count++
-		if !slices.Contains(out.SubscriptionIDs, n.CallbackID) {
-			out.SubscriptionIDs = append(out.SubscriptionIDs, n.CallbackID)
+		total++
+		if len(out) < redeliverEcho {
+			out = append(out, ceDelivery{NotificationID: n.ID, SubscriptionID: n.CallbackID, Status: n.Status,
+				CreatedDate: stamp(n.CreatedAt), UpdatedDate: stamp(n.UpdatedAt)})
+		}
+		if !slices.Contains(callbacks, n.CallbackID) {
+			callbacks = append(callbacks, n.CallbackID)
 		}
 		return true
 	})
@@ -472,12 +480,14 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, _ params) {
 		s.fail(w, r, err)
 		return
 	}
-	slices.Sort(out.SubscriptionIDs)
-	for _, id := range out.SubscriptionIDs {
+	slices.Sort(callbacks)
+	for _, id := range callbacks {
 		if err := s.cfg.Deliveries.Reactivate(r.Context(), callerOf(r).Org.ID, id); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
+	w.Header().Set("Elements-Total-Count", strconv.Itoa(total))
+	w.Header().Set("Elements-Returned-Count", strconv.Itoa(len(out)))
 	writeJSON(w, http.StatusOK, out)
 }

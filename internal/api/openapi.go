@@ -111,9 +111,6 @@ func responses(rt *route) map[string]any {
 var str = map[string]any{"type": "string"}
 
 var schemas = map[string]any{
-	"Redelivery": map[string]any{"type": "object", "required": []string{"count", "subscriptionIds"},
-		"properties": map[string]any{"count": map[string]any{"type": "integer", "description": "matching deliveries"},
-			"subscriptionIds": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}, "description": "the callbacks reactivated"}}},
 	"Error": map[string]any{"type": "object", "required": []string{"requestId", "message"},
 		"properties": map[string]any{"requestId": str, "message": str}},
 	"InstanceInput": map[string]any{"type": "object", "properties": map[string]any{

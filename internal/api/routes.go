@@ -105,7 +105,7 @@ func (s *Server) routes() []*route {
 			summary: "Cloud Elements' deliveries, oldest first, a page at a time", response: "DeliveryList", handle: s.listDeliveries},
 		{method: "PUT", path: "/notifications/subscriptions/deliveries", id: "redeliver", tag: "delivery", auth: authPlatform,
 			query:   []param{{"where", "CEQL as for GET, e.g. channel='webhook' and status='queued'", "string"}},
-			summary: "Cloud Elements' redelivery: reactivates the callbacks of every matching delivery; answers how many matched", response: "Redelivery", handle: s.redeliver},
+			summary: "Cloud Elements' redelivery: reactivates the callbacks of every matching delivery; answers the first 1,000 matches, Elements-Total-Count says how many", response: "DeliveryList", handle: s.redeliver},
 
 		{method: "GET", path: "/hubs/crm/{resource}", id: "hubList", tag: "hub", auth: authHub, query: hubList,
 			summary:  "List records of a CRM resource (accounts, contacts, leads, opportunities, users, activities, me, or any Insightly object)",

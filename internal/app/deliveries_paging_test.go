@@ -87,17 +87,27 @@ func testDeliveriesBeyondOnePage(t *testing.T, h *harness) {
 		t.Errorf("paged through %d deliveries in %d pages, want %d in 2", len(seen), pages, total)
 	}
 
-	// PUT acts on matches beyond the 1,000 oldest, and counts them.
+	// PUT acts on matches beyond the 1,000 oldest, and says how many.
 	where = url.QueryEscape("status='queued' and notificationId >= 'q1000'")
 	resp, out = h.call("PUT", "/notifications/subscriptions/deliveries?where="+where, h.platform(), nil)
 	want(t, resp, out, 200, "")
-	var red struct {
-		Count           int
-		SubscriptionIDs []int64
+	var red []struct {
+		NotificationID string `json:"notificationId"`
+		SubscriptionID int64  `json:"subscriptionId"`
+		Status         string `json:"status"`
 	}
 	json.Unmarshal(out, &red)
-	if red.Count != 5 || len(red.SubscriptionIDs) != 1 || red.SubscriptionIDs[0] != cb.ID {
-		t.Errorf("redelivery: %s; want 5 deliveries of callback %d", out, cb.ID)
+	if len(red) != 5 || red[0].SubscriptionID != cb.ID || red[0].Status != "queued" || resp.Header.Get("Elements-Total-Count") != "5" {
+		t.Errorf("redelivery: %s (total %q); want 5 queued deliveries of callback %d", out, resp.Header.Get("Elements-Total-Count"), cb.ID)
+	}
+	// A match larger than the answer lists: every one is acted on, and the
+	// headers say how many there were.
+	resp, out = h.call("PUT", "/notifications/subscriptions/deliveries?where="+url.QueryEscape("subscriptionId = "+fmt.Sprint(cb.ID)), h.platform(), nil)
+	want(t, resp, out, 200, "")
+	json.Unmarshal(out, &red)
+	if len(red) != 1000 || resp.Header.Get("Elements-Total-Count") != fmt.Sprint(total) || resp.Header.Get("Elements-Returned-Count") != "1000" {
+		t.Errorf("a large redelivery listed %d, total %q, returned %q; want 1000 of %d", len(red), resp.Header.Get("Elements-Total-Count"),
+			resp.Header.Get("Elements-Returned-Count"), total)
 	}
 	if got, err := st.GetCallback(ctx, org.ID, cb.ID); err != nil || got.State != store.CallbackActive {
 		t.Errorf("callback after the redelivery: %+v %v", got, err)
