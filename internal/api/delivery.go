@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/delivery"
@@ -152,6 +154,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, p par
 	if len(ns) == f.Limit {
 		w.Header().Set("Elements-Next-Page-Token", strconv.FormatInt(ns[len(ns)-1].Seq, 10))
 	}
+	w.Header().Set("Elements-Returned-Count", strconv.Itoa(len(out)))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -219,74 +222,272 @@ type ceDelivery struct {
 	UpdatedDate    string `json:"updatedDate"`
 }
 
-// deliveries finds the organization's deliveries matching a CEQL where on
-// channel (always 'webhook'), status and config.url.
-func (s *Server) deliveries(r *http.Request) ([]ceDelivery, map[int64]bool, error) {
+// deliveryBatch is how many notifications a deliveries scan reads from the
+// store at a time; tests may lower it.
+var deliveryBatch = store.MaxNotificationPage
+
+// deliveryScan walks every notification of an organization matching a
+// CEQL where on channel (always 'webhook'), status, config.url (or url),
+// subscriptionId, instanceId, notificationId, createdDate and
+// updatedDate, oldest first, from after seq on, batch by batch: there is
+// no cap. What the where's top-level AND pins down (status, callback,
+// instance, creation time) filters in the database; the whole where is
+// then evaluated on each row read.
+type deliveryScan struct {
+	where ceql.Expr
+	org   int64
+	cbs   map[int64]*store.Callback
+	f     store.NotificationFilter
+}
+
+func (s *Server) newDeliveryScan(r *http.Request) (*deliveryScan, error) {
 	where, err := ceql.Parse(r.URL.Query().Get("where"))
 	if err != nil {
-		return nil, nil, &httpError{http.StatusBadRequest, "where: " + err.Error()}
+		return nil, &httpError{http.StatusBadRequest, "where: " + err.Error()}
 	}
 	org := callerOf(r).Org.ID
 	cbs, err := s.cfg.Store.Callbacks(r.Context(), org)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out := []ceDelivery{}
-	matched := map[int64]bool{}
+	sc := &deliveryScan{where: where, org: org, cbs: map[int64]*store.Callback{}}
 	for _, cb := range cbs {
-		ns, err := s.cfg.Store.Notifications(r.Context(), org, store.NotificationFilter{CallbackID: cb.ID})
-		if err != nil {
-			return nil, nil, err
+		sc.cbs[cb.ID] = cb
+	}
+	sc.pushDown(cbs)
+	return sc, nil
+}
+
+// pushDown turns the conjuncts it understands into store filters. Each
+// filter selects a superset of what the conjunct matches (the where is
+// evaluated again on every row), so a conjunct it does not understand
+// only costs rows read.
+func (sc *deliveryScan) pushDown(cbs []*store.Callback) {
+	str := func(v ceql.Value) (string, bool) { return v.Str, v.Kind == ceql.String }
+	id := func(v ceql.Value) (int64, bool) {
+		switch v.Kind {
+		case ceql.Number:
+			return int64(v.Num), v.Num == float64(int64(v.Num))
+		case ceql.String:
+			n, err := strconv.ParseInt(v.Str, 10, 64)
+			return n, err == nil
 		}
-		for _, n := range ns {
-			ok, err := ceql.Eval(where, func(field string) (any, bool) {
+		return 0, false
+	}
+	onlyCallbacks := func(keep func(*store.Callback) bool) {
+		ids := []int64{}
+		for _, cb := range cbs {
+			if keep(cb) && (sc.f.CallbackIDs == nil || slices.Contains(sc.f.CallbackIDs, cb.ID)) {
+				ids = append(ids, cb.ID)
+			}
+		}
+		sc.f.CallbackIDs = ids
+	}
+	for _, c := range ceql.Conjuncts(sc.where) {
+		switch c := c.(type) {
+		case *ceql.Compare:
+			if c.Op == ceql.Eq {
+				switch c.Field {
+				case "status":
+					if v, ok := str(c.Value); ok && sc.f.Statuses == nil {
+						sc.f.Statuses = []string{strings.ToLower(v)} // statuses are lower case; CEQL compares ignoring case
+					}
+				case "config.url", "url":
+					if v, ok := str(c.Value); ok {
+						onlyCallbacks(func(cb *store.Callback) bool { return strings.EqualFold(cb.URL, v) })
+					}
+				case "subscriptionId":
+					if v, ok := id(c.Value); ok {
+						onlyCallbacks(func(cb *store.Callback) bool { return cb.ID == v })
+					}
+				case "instanceId":
+					if v, ok := id(c.Value); ok && sc.f.InstanceID == 0 {
+						sc.f.InstanceID = v
+					}
+				}
+			}
+			if c.Field == "createdDate" && c.Value.Kind == ceql.String {
+				t, err := time.Parse(time.RFC3339Nano, c.Value.Str)
+				if err != nil {
+					break
+				}
+				// createdDate reads in whole seconds.
+				switch c.Op {
+				case ceql.Gt, ceql.Ge, ceql.Eq:
+					if sc.f.CreatedFrom.IsZero() || t.After(sc.f.CreatedFrom) {
+						sc.f.CreatedFrom = t.Truncate(time.Second)
+					}
+				}
+				switch c.Op {
+				case ceql.Lt, ceql.Le, ceql.Eq:
+					if b := t.Truncate(time.Second).Add(time.Second); sc.f.CreatedBefore.IsZero() || b.Before(sc.f.CreatedBefore) {
+						sc.f.CreatedBefore = b
+					}
+				}
+			}
+		case *ceql.In:
+			if c.Field == "status" && !c.Not && sc.f.Statuses == nil {
+				var sts []string
+				for _, v := range c.Values {
+					if v.Kind != ceql.String {
+						sts = nil
+						break
+					}
+					sts = append(sts, strings.ToLower(v.Str))
+				}
+				if sts != nil {
+					sc.f.Statuses = sts
+				}
+			}
+		}
+	}
+}
+
+// each calls fn with every matching notification after seq after, oldest
+// first, until fn returns false.
+func (sc *deliveryScan) each(ctx context.Context, st *store.Store, after int64, fn func(*store.Notification, *store.Callback) bool) error {
+	f := sc.f
+	f.AfterSeq, f.Limit = after, deliveryBatch
+	for {
+		page, err := st.Notifications(ctx, sc.org, f)
+		if err != nil {
+			return err
+		}
+		for _, n := range page {
+			cb := sc.cbs[n.CallbackID]
+			ok, err := ceql.Eval(sc.where, func(field string) (any, bool) {
 				switch field {
 				case "channel":
 					return "webhook", true
 				case "status":
 					return n.Status, true
 				case "config.url", "url":
+					if cb == nil {
+						return nil, false
+					}
 					return cb.URL, true
 				case "notificationId":
 					return n.ID, true
+				case "subscriptionId":
+					return n.CallbackID, true
+				case "instanceId":
+					return n.InstanceID, true
+				case "createdDate":
+					return stamp(n.CreatedAt), true
+				case "updatedDate":
+					return stamp(n.UpdatedAt), true
 				}
 				return nil, false
 			})
 			if err != nil {
-				return nil, nil, &httpError{http.StatusBadRequest, "where: " + err.Error()}
+				return &httpError{http.StatusBadRequest, "where: " + err.Error()}
 			}
-			if ok {
-				out = append(out, ceDelivery{NotificationID: n.ID, SubscriptionID: cb.ID, Status: n.Status,
-					CreatedDate: stamp(n.CreatedAt), UpdatedDate: stamp(n.UpdatedAt)})
-				matched[cb.ID] = true
+			if ok && !fn(n, cb) {
+				return nil
 			}
 		}
+		if len(page) < f.Limit {
+			return nil
+		}
+		f.AfterSeq = page[len(page)-1].Seq
 	}
-	return out, matched, nil
 }
 
+// listDeliveries is Cloud Elements' "GET deliveries", oldest first, a page
+// at a time: pageSize (1-1000, default 200) and nextPage, from the
+// Elements-Next-Page-Token of the previous page, which is absent after the
+// last page.
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, _ params) {
-	out, _, err := s.deliveries(r)
+	q := r.URL.Query()
+	size := 200
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.fail(w, r, &httpError{http.StatusBadRequest, "pageSize: must be between 1 and 1000"})
+			return
+		}
+		size = n
+	}
+	var after int64
+	if v := q.Get("nextPage"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			s.fail(w, r, &httpError{http.StatusBadRequest, "nextPage: not a page token this server issued"})
+			return
+		}
+		after = n
+	}
+	sc, err := s.newDeliveryScan(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	out := []ceDelivery{}
+	var last, next int64
+	err = sc.each(r.Context(), s.cfg.Store, after, func(n *store.Notification, _ *store.Callback) bool {
+		if len(out) == size {
+			next = last // one more match: there is a next page
+			return false
+		}
+		out = append(out, ceDelivery{NotificationID: n.ID, SubscriptionID: n.CallbackID, Status: n.Status,
+			CreatedDate: stamp(n.CreatedAt), UpdatedDate: stamp(n.UpdatedAt)})
+		last = n.Seq
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if next != 0 {
+		w.Header().Set("Elements-Next-Page-Token", strconv.FormatInt(next, 10))
+	}
+	w.Header().Set("Elements-Returned-Count", strconv.Itoa(len(out)))
 	writeJSON(w, http.StatusOK, out)
 }
 
+// redeliverEcho bounds how many of the matched deliveries a redelivery
+// answer lists; every match is acted on, and the headers say how many.
+const redeliverEcho = 1000
+
 // redeliver is Cloud Elements' "PUT deliveries": reactivate the callbacks
-// of the matching (queued) deliveries, which redelivers their queues.
+// of every matching (queued) delivery, however many, which redelivers
+// their queues. It answers, as Cloud Elements did, with the matching
+// deliveries as they were — the first 1,000 of them, oldest first — and
+// says how many matched in Elements-Total-Count (Elements-Returned-Count:
+// how many the body lists), so a larger match is acted on whole and is
+// never silently shortened.
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, _ params) {
-	out, callbacks, err := s.deliveries(r)
+	sc, err := s.newDeliveryScan(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for id := range callbacks {
+	out := []ceDelivery{}
+	total := 0
+	var callbacks []int64
+	err = sc.each(r.Context(), s.cfg.Store, 0, func(n *store.Notification, _ *store.Callback) bool {
+		total++
+		if len(out) < redeliverEcho {
+			out = append(out, ceDelivery{NotificationID: n.ID, SubscriptionID: n.CallbackID, Status: n.Status,
+				CreatedDate: stamp(n.CreatedAt), UpdatedDate: stamp(n.UpdatedAt)})
+		}
+		if !slices.Contains(callbacks, n.CallbackID) {
+			callbacks = append(callbacks, n.CallbackID)
+		}
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	slices.Sort(callbacks)
+	for _, id := range callbacks {
 		if err := s.cfg.Deliveries.Reactivate(r.Context(), callerOf(r).Org.ID, id); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
+	w.Header().Set("Elements-Total-Count", strconv.Itoa(total))
+	w.Header().Set("Elements-Returned-Count", strconv.Itoa(len(out)))
 	writeJSON(w, http.StatusOK, out)
 }

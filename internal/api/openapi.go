@@ -97,7 +97,7 @@ func responses(rt *route) map[string]any {
 	if rt.response != "" {
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.response)}}
 	}
-	if rt.id == "hubList" || rt.id == "listEvents" || rt.id == "listInstanceEvents" {
+	if rt.id == "hubList" || rt.id == "listEvents" || rt.id == "listInstanceEvents" || rt.id == "listDeliveries" || rt.id == "listNotifications" {
 		ok["headers"] = map[string]any{
 			"Elements-Next-Page-Token": map[string]any{"description": "pass as nextPage for the next page; absent after the last", "schema": map[string]any{"type": "string"}},
 			"Elements-Returned-Count":  map[string]any{"description": "records in this page", "schema": map[string]any{"type": "integer"}},

@@ -388,14 +388,17 @@ func eventsCommand() func(context.Context, []string, io.Writer, io.Writer) error
 				listFlags(fs)
 				fs.IntVar(&limit, "limit", 100, "at most this many (0: all)")
 			},
-			run: func(ctx context.Context, c *client.Client, cf *clientFlags, fs *flag.FlagSet, stdout, _ io.Writer) error {
+			run: func(ctx context.Context, c *client.Client, cf *clientFlags, fs *flag.FlagSet, stdout, stderr io.Writer) error {
 				from, err := parseSince(since)
 				if err != nil {
 					return err
 				}
-				events, err := listEvents(ctx, c, instance, from, limit)
+				events, more, err := listEvents(ctx, c, instance, from, limit)
 				if err != nil {
 					return err
+				}
+				if more {
+					fmt.Fprintf(stderr, "the %d oldest events shown; more follow (--limit 0 lists them all, --since skips older ones)\n", limit)
 				}
 				if cf.json {
 					return printJSON(stdout, events)
@@ -460,18 +463,19 @@ func parseSince(s string) (time.Time, error) {
 }
 
 // listEvents reads events, oldest first, keeping those recorded at or
-// after from (the API lists by sequence: they come in that order).
-func listEvents(ctx context.Context, c *client.Client, instance int64, from time.Time, limit int) ([]json.RawMessage, error) {
+// after from (the API lists by sequence: they come in that order); more
+// says it stopped at limit with more events to come.
+func listEvents(ctx context.Context, c *client.Client, instance int64, from time.Time, limit int) (_ []json.RawMessage, more bool, _ error) {
 	path := "/instances/events"
 	if instance != 0 {
 		path = fmt.Sprintf("/instances/%d/events", instance)
 	}
 	if from.IsZero() {
-		return client.List[json.RawMessage](ctx, c, path, nil, limit)
+		return client.ListMore[json.RawMessage](ctx, c, path, nil, limit)
 	}
 	all, err := client.List[json.RawMessage](ctx, c, path, nil, 0)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []json.RawMessage
 	for _, raw := range all {
@@ -480,12 +484,12 @@ func listEvents(ctx context.Context, c *client.Client, instance int64, from time
 		if t, err := time.Parse(time.RFC3339, e.CreatedDate); err == nil && t.Before(from) {
 			continue
 		}
-		out = append(out, raw)
 		if limit > 0 && len(out) == limit {
-			break
+			return out, true, nil
 		}
+		out = append(out, raw)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // replay finds the notifications carrying the events, replays each once,
@@ -509,7 +513,7 @@ func replay(ctx context.Context, c *client.Client, fs *flag.FlagSet, since strin
 		if err != nil {
 			return err
 		}
-		raws, err := listEvents(ctx, c, instance, from, 0)
+		raws, _, err := listEvents(ctx, c, instance, from, 0)
 		if err != nil {
 			return err
 		}

@@ -131,8 +131,16 @@ func unwrapURL(err error) error {
 }
 
 // List reads a paged list into items, following Elements-Next-Page-Token,
-// until it has limit items (0: all of them).
+// until it has limit items (0: all of them). ListMore also says whether
+// it stopped at limit with more to come.
 func List[T any](ctx context.Context, c *Client, path string, q url.Values, limit int) ([]T, error) {
+	all, _, err := ListMore[T](ctx, c, path, q, limit)
+	return all, err
+}
+
+// ListMore is List, and reports more when it stopped at limit while the
+// server still offered a next page: the caller must say the list is cut.
+func ListMore[T any](ctx context.Context, c *Client, path string, q url.Values, limit int) (items []T, more bool, err error) {
 	var all []T
 	q = cloneValues(q)
 	for {
@@ -144,12 +152,23 @@ func List[T any](ctx context.Context, c *Client, path string, q url.Values, limi
 		var page []T
 		h, err := c.Do(ctx, "GET", path+"?"+q.Encode(), nil, &page)
 		if err != nil {
-			return all, err
+			return all, false, err
 		}
 		all = append(all, page...)
 		next := h.Get("Elements-Next-Page-Token")
-		if next == "" || len(page) == 0 || (limit > 0 && len(all) >= limit) {
-			return all, nil
+		if next == "" || len(page) == 0 {
+			return all, false, nil
+		}
+		if limit > 0 && len(all) >= limit {
+			// A full page carries a token even when it ends the list:
+			// look one item further.
+			q.Set("nextPage", next)
+			q.Set("pageSize", "1")
+			var probe []T
+			if _, err := c.Do(ctx, "GET", path+"?"+q.Encode(), nil, &probe); err != nil {
+				return all, false, err
+			}
+			return all, len(probe) > 0, nil
 		}
 		q.Set("nextPage", next)
 	}

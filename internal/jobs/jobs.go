@@ -108,7 +108,11 @@ type Engine struct {
 	sender *delivery.Sender
 	wakers wakers
 	orgs   *orgJobs
+
+	wakePage int // WakeAll's page; 0 means wakePageDefault (tests lower it)
 }
+
+const wakePageDefault = 1000
 
 func driver(st *store.Store) riverdriver.Driver[*sql.Tx] {
 	if st.Dialect() == store.Postgres {
@@ -243,17 +247,24 @@ func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
 
 // WakeAll makes every snoozed poll job available now: each runs if due
 // (by the engine's clock) and snoozes again otherwise. Tests use it with
-// a manual clock; an operator's "poll now" can too.
+// a manual clock; an operator's "poll now" can too. It pages through all
+// of them, wakePage at a time.
 func (e *Engine) WakeAll(ctx context.Context) error {
-	params := river.NewJobListParams().Kinds(PollArgs{}.Kind()).States(rivertype.JobStateScheduled).First(10000)
-	res, err := e.client.JobList(ctx, params)
-	if err != nil {
-		return err
-	}
-	for _, j := range res.Jobs {
-		if _, err := e.client.JobRetry(ctx, j.ID); err != nil {
+	page := cmp.Or(e.wakePage, wakePageDefault)
+	params := river.NewJobListParams().Kinds(PollArgs{}.Kind()).States(rivertype.JobStateScheduled).First(page)
+	for {
+		res, err := e.client.JobList(ctx, params)
+		if err != nil {
 			return err
 		}
+		for _, j := range res.Jobs {
+			if _, err := e.client.JobRetry(ctx, j.ID); err != nil {
+				return err
+			}
+		}
+		if len(res.Jobs) < page || res.LastCursor == nil {
+			return nil
+		}
+		params = params.After(res.LastCursor)
 	}
-	return nil
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -170,5 +171,40 @@ func TestRetryDelay(t *testing.T) {
 		if got := retryDelay(tc.failures, tc.interval); got != tc.want {
 			t.Errorf("retryDelay(%d, %s) = %s, want %s", tc.failures, tc.interval, got, tc.want)
 		}
+	}
+}
+
+// WakeAll wakes every scheduled poll job, page after page.
+func TestWakeAllPages(t *testing.T) {
+	t.Parallel()
+	t.Run("SQLite", func(t *testing.T) { t.Parallel(); testWakeAllPages(t, "sqlite:"+filepath.Join(t.TempDir(), "db")) })
+	t.Run("PostgreSQL", func(t *testing.T) { t.Parallel(); testWakeAllPages(t, testdb.FreshSchema(t, testdb.PostgresURL(t))) })
+}
+
+func testWakeAllPages(t *testing.T, dsn string) {
+	e, _, in := engineOn(t, dsn)
+	e.wakePage = 3
+	ctx := context.Background()
+	for i := range 10 {
+		if _, err := e.client.Insert(ctx, PollArgs{InstanceID: in.ID, Resource: fmt.Sprintf("r%d", i)},
+			&river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scheduled := func() int {
+		res, err := e.client.JobList(ctx, river.NewJobListParams().Kinds(PollArgs{}.Kind()).States(rivertype.JobStateScheduled).First(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.Jobs)
+	}
+	if n := scheduled(); n != 10 {
+		t.Fatalf("%d scheduled jobs, want 10", n)
+	}
+	if err := e.WakeAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := scheduled(); n != 0 {
+		t.Errorf("%d poll jobs still scheduled after WakeAll", n)
 	}
 }

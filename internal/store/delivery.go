@@ -351,20 +351,31 @@ func (q queries) Replay(ctx context.Context, n *Notification) error {
 	return err
 }
 
-// NotificationFilter selects notifications.
+// NotificationFilter selects notifications. Zero fields select everything.
 type NotificationFilter struct {
-	InstanceID int64
-	CallbackID int64
-	Status     string
-	AfterSeq   int64
-	Limit      int
+	InstanceID    int64
+	CallbackID    int64
+	CallbackIDs   []int64 // any of these callbacks (with CallbackID, both must hold)
+	Status        string
+	Statuses      []string // any of these statuses
+	ID            string   // the notification id
+	CreatedFrom   time.Time
+	CreatedBefore time.Time
+	AfterSeq      int64
+	Limit         int // 1 to MaxNotificationPage; 0 means MaxNotificationPage
 }
 
-// Notifications lists an organization's notifications, oldest first.
+// MaxNotificationPage is the most notifications one Notifications call
+// returns: it is one page, not a cap — callers page on with AfterSeq set to
+// the last row's Seq until a page comes back shorter than its limit.
+const MaxNotificationPage = 1000
+
+// Notifications lists a page of an organization's notifications, oldest
+// first: at most f.Limit (MaxNotificationPage) of them after f.AfterSeq.
 func (q queries) Notifications(ctx context.Context, orgID int64, f NotificationFilter) ([]*Notification, error) {
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+	if limit <= 0 || limit > MaxNotificationPage {
+		limit = MaxNotificationPage
 	}
 	query := `SELECT ` + notificationColumns + ` FROM notifications WHERE org_id = ? AND seq > ?`
 	args := []any{orgID, f.AfterSeq}
@@ -376,9 +387,39 @@ func (q queries) Notifications(ctx context.Context, orgID int64, f NotificationF
 		query += ` AND callback_id = ?`
 		args = append(args, f.CallbackID)
 	}
+	if f.CallbackIDs != nil {
+		if len(f.CallbackIDs) == 0 {
+			return nil, nil
+		}
+		query += ` AND callback_id IN (` + placeholders(len(f.CallbackIDs)) + `)`
+		for _, id := range f.CallbackIDs {
+			args = append(args, id)
+		}
+	}
 	if f.Status != "" {
 		query += ` AND status = ?`
 		args = append(args, f.Status)
+	}
+	if f.Statuses != nil {
+		if len(f.Statuses) == 0 {
+			return nil, nil
+		}
+		query += ` AND status IN (` + placeholders(len(f.Statuses)) + `)`
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	if f.ID != "" {
+		query += ` AND id = ?`
+		args = append(args, f.ID)
+	}
+	if !f.CreatedFrom.IsZero() {
+		query += ` AND created_at >= ?`
+		args = append(args, f.CreatedFrom.UTC())
+	}
+	if !f.CreatedBefore.IsZero() {
+		query += ` AND created_at < ?`
+		args = append(args, f.CreatedBefore.UTC())
 	}
 	return q.notifications(ctx, query+` ORDER BY seq LIMIT ?`, append(args, limit)...)
 }

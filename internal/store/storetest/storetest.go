@@ -3,6 +3,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("Transactions", func(t *testing.T) { t.Parallel(); testTransactions(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { t.Parallel(); testConcurrentWriters(t, open(t)) })
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
+	t.Run("NotificationPages", func(t *testing.T) { t.Parallel(); testNotificationPages(t, open(t)) })
 	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t)) })
 	t.Run("PendingFollowsStatus", func(t *testing.T) { t.Parallel(); testPendingFollowsStatus(t, open(t)) })
 	t.Run("OrganizationLock", func(t *testing.T) { t.Parallel(); testOrganizationLock(t, open(t)) })
@@ -150,6 +152,57 @@ func outbox(t *testing.T, s *store.Store, ids ...string) (*store.Organization, *
 		t.Fatal(err)
 	}
 	return o, cb, ns
+}
+
+// More notifications than one page are all reachable by paging on
+// AfterSeq, and the filters a CEQL where pushes down (statuses, callbacks,
+// id, creation time) select in the database.
+func testNotificationPages(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	const total = store.MaxNotificationPage + 7
+	ids := make([]string, total)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("n%04d", i)
+	}
+	o, cb, _ := outbox(t, s, ids...)
+	walk := func(f store.NotificationFilter) (n int) {
+		t.Helper()
+		for {
+			page, err := s.Notifications(ctx, o.ID, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(page)
+			if limit := cmp.Or(f.Limit, store.MaxNotificationPage); len(page) < limit {
+				return n
+			}
+			f.AfterSeq = page[len(page)-1].Seq
+		}
+	}
+	if got := walk(store.NotificationFilter{}); got != total {
+		t.Errorf("paged through %d notifications, want %d", got, total)
+	}
+	if got := walk(store.NotificationFilter{Limit: 100, CallbackIDs: []int64{cb.ID}, Statuses: []string{"queued", "created"}}); got != total {
+		t.Errorf("by callback and status: %d, want %d", got, total)
+	}
+	for name, f := range map[string]store.NotificationFilter{
+		"other status":   {Statuses: []string{"queued", "delivered"}},
+		"no status":      {Statuses: []string{}},
+		"other callback": {CallbackIDs: []int64{cb.ID + 1000}},
+		"no callback":    {CallbackIDs: []int64{}},
+		"future":         {CreatedFrom: time.Now().Add(time.Hour)},
+		"past":           {CreatedBefore: time.Now().Add(-time.Hour)},
+	} {
+		if got := walk(f); got != 0 {
+			t.Errorf("%s: %d notifications, want 0", name, got)
+		}
+	}
+	if got := walk(store.NotificationFilter{CreatedFrom: time.Now().Add(-time.Hour), CreatedBefore: time.Now().Add(time.Hour)}); got != total {
+		t.Errorf("created within the hour: %d, want %d", got, total)
+	}
+	if page, err := s.Notifications(ctx, o.ID, store.NotificationFilter{ID: "n0042"}); err != nil || len(page) != 1 || page[0].ID != "n0042" {
+		t.Errorf("by id: %v %v", page, err)
+	}
 }
 
 // seed makes an organization with one user.
