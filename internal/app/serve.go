@@ -136,6 +136,7 @@ type server struct {
 	handler     http.Handler
 	credentials string // where the first credentials were written, if this start created them
 	swept       chan struct{}
+	lock        *dbLock // on SQLite: this process's hold on the file
 }
 
 // keyring loads the encryption keys: configured, or on SQLite a key file
@@ -155,9 +156,27 @@ func (c *serverConfig) keyring(dialect string) (*seal.Keyring, error) {
 	return seal.LoadOrCreateFile(filepath.Join(c.DataDir, "encryption.key"))
 }
 
-// newServer opens the database, sets up keys and the first credentials,
-// and wires the API.
+// newServer takes the SQLite file's lock (see dbLock) before anything
+// touches the database, opens it, sets up keys and the first credentials,
+// and wires the API. Close releases the lock.
 func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
+	var lock *dbLock
+	if path := sqlitePath(cfg.database()); path != "" {
+		var err error
+		if lock, err = lockDatabase(path); err != nil {
+			return nil, err
+		}
+	}
+	s, err := openServer(ctx, cfg, log)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
 	limits, err := cfg.limits()
 	if err != nil {
 		return nil, err
@@ -265,7 +284,11 @@ func (s *server) stop() {
 	}
 }
 
-func (s *server) Close() error { return s.store.Close() }
+func (s *server) Close() error {
+	err := s.store.Close()
+	s.lock.Release()
+	return err
+}
 
 // Credentials are an organization and user secret pair.
 type credentials struct {
