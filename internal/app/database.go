@@ -46,6 +46,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	if err := cfg.envError(stderr, "pollhook database backup"); err != nil {
+		return err
+	}
 	if *to == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "pollhook database backup: give the file to write with --to FILE")
 		return errUsage

@@ -9,11 +9,11 @@ import (
 
 // limitFlags are the flags of the instance limits.
 func (c *serverConfig) limitFlags(fs *flag.FlagSet) {
-	fs.IntVar(&c.MaxResourcesPerInstance, "max-resources-per-instance", int(envFloat("POLLHOOK_MAX_RESOURCES_PER_INSTANCE", instance.MaxResourcesDefault)),
+	fs.IntVar(&c.MaxResourcesPerInstance, "max-resources-per-instance", c.envInt("POLLHOOK_MAX_RESOURCES_PER_INSTANCE", "max-resources-per-instance", instance.MaxResourcesDefault),
 		"most resources one instance may poll (in event.poller.configuration) ($POLLHOOK_MAX_RESOURCES_PER_INSTANCE)")
-	fs.IntVar(&c.MaxConfigKeys, "max-config-keys", int(envFloat("POLLHOOK_MAX_CONFIG_KEYS", instance.MaxConfigKeysDefault)),
+	fs.IntVar(&c.MaxConfigKeys, "max-config-keys", c.envInt("POLLHOOK_MAX_CONFIG_KEYS", "max-config-keys", instance.MaxConfigKeysDefault),
 		"most configuration keys one instance may have ($POLLHOOK_MAX_CONFIG_KEYS)")
-	fs.IntVar(&c.MaxInstancesPerOrg, "max-instances-per-org", int(envFloat("POLLHOOK_MAX_INSTANCES_PER_ORG", 0)),
+	fs.IntVar(&c.MaxInstancesPerOrg, "max-instances-per-org", c.envInt("POLLHOOK_MAX_INSTANCES_PER_ORG", "max-instances-per-org", 0),
 		"most instances one organization may have; 0 for no limit ($POLLHOOK_MAX_INSTANCES_PER_ORG)")
 }
 

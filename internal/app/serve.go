@@ -55,6 +55,9 @@ type serverConfig struct {
 	MaxInstancesPerOrg      int
 	MetricsToken            string
 
+	// envErrs are the POLLHOOK_* values flags could not read (see envParse).
+	envErrs []string
+
 	// Set by tests: our clock, and how often idle workers look for jobs.
 	now           func() time.Time
 	fetchInterval time.Duration
@@ -87,18 +90,18 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Database, "database", env("POLLHOOK_DATABASE", ""), "sqlite:<path> or postgres://… (default sqlite:<data-dir>/pollhook.db) ($POLLHOOK_DATABASE)")
 	fs.StringVar(&c.EncryptionKey, "encryption-key", env("POLLHOOK_ENCRYPTION_KEY", ""), "keys that encrypt instance secrets: id:base64[,id:base64…], newest first; "+
 		"required with PostgreSQL (default on SQLite: a generated <data-dir>/encryption.key) ($POLLHOOK_ENCRYPTION_KEY)")
-	fs.BoolVar(&c.AllowPrivateCallbacks, "allow-private-callbacks", env("POLLHOOK_ALLOW_PRIVATE_CALLBACKS", "") == "true", "accept callback URLs on loopback and private networks (tests and demos only) ($POLLHOOK_ALLOW_PRIVATE_CALLBACKS)")
+	fs.BoolVar(&c.AllowPrivateCallbacks, "allow-private-callbacks", c.envBool("POLLHOOK_ALLOW_PRIVATE_CALLBACKS", "allow-private-callbacks", false), "accept callback URLs on loopback and private networks (tests and demos only) ($POLLHOOK_ALLOW_PRIVATE_CALLBACKS)")
 	fs.StringVar(&c.AllowUpstream, "allow-upstream", env("POLLHOOK_ALLOW_UPSTREAM", ""), "HOST[:PORT],… that instances may use as their Insightly API besides Insightly's own https://api.<pod>.insightly.com; "+
 		"the only way to allow a loopback or private upstream, such as the simulator ($POLLHOOK_ALLOW_UPSTREAM)")
-	fs.Float64Var(&c.InsightlyRate, "insightly-rate", envFloat("POLLHOOK_INSIGHTLY_RATE", insightly.RateDefault), "requests per second to each Insightly account ($POLLHOOK_INSIGHTLY_RATE)")
-	fs.IntVar(&c.InsightlyConcurrency, "insightly-concurrency", int(envFloat("POLLHOOK_INSIGHTLY_CONCURRENCY", insightly.InFlightDefault)), "requests in flight to each Insightly account ($POLLHOOK_INSIGHTLY_CONCURRENCY)")
-	fs.DurationVar(&c.IntervalUnit, "interval-unit", envDuration("POLLHOOK_INTERVAL_UNIT", time.Minute), "what one unit of event.poller.refresh_interval means; shorten it for demos and tests only ($POLLHOOK_INTERVAL_UNIT)")
-	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration("POLLHOOK_POLL_TIMEOUT", jobs.PollTimeoutDefault), "longest one poll run may take ($POLLHOOK_POLL_TIMEOUT)")
-	fs.DurationVar(&c.RescueAfter, "job-rescue-after", envDuration("POLLHOOK_JOB_RESCUE_AFTER", jobs.RescueAfterDefault), "how long a job held by a dead replica waits before another takes it; more than --poll-timeout ($POLLHOOK_JOB_RESCUE_AFTER)")
-	fs.IntVar(&c.Workers, "workers", int(envFloat("POLLHOOK_WORKERS", jobs.WorkersDefault)), "jobs (polls, deliveries) run at once by this process ($POLLHOOK_WORKERS)")
-	fs.IntVar(&c.OrgMaxJobs, "org-max-jobs", int(envFloat("POLLHOOK_ORG_MAX_JOBS", 0)), "polls (and, counted apart, deliveries) one organization runs at once in this process; "+
+	fs.Float64Var(&c.InsightlyRate, "insightly-rate", c.envFloat("POLLHOOK_INSIGHTLY_RATE", "insightly-rate", insightly.RateDefault), "requests per second to each Insightly account ($POLLHOOK_INSIGHTLY_RATE)")
+	fs.IntVar(&c.InsightlyConcurrency, "insightly-concurrency", c.envInt("POLLHOOK_INSIGHTLY_CONCURRENCY", "insightly-concurrency", insightly.InFlightDefault), "requests in flight to each Insightly account ($POLLHOOK_INSIGHTLY_CONCURRENCY)")
+	fs.DurationVar(&c.IntervalUnit, "interval-unit", c.envDuration("POLLHOOK_INTERVAL_UNIT", "interval-unit", time.Minute), "what one unit of event.poller.refresh_interval means; shorten it for demos and tests only ($POLLHOOK_INTERVAL_UNIT)")
+	fs.DurationVar(&c.PollTimeout, "poll-timeout", c.envDuration("POLLHOOK_POLL_TIMEOUT", "poll-timeout", jobs.PollTimeoutDefault), "longest one poll run may take ($POLLHOOK_POLL_TIMEOUT)")
+	fs.DurationVar(&c.RescueAfter, "job-rescue-after", c.envDuration("POLLHOOK_JOB_RESCUE_AFTER", "job-rescue-after", jobs.RescueAfterDefault), "how long a job held by a dead replica waits before another takes it; more than --poll-timeout ($POLLHOOK_JOB_RESCUE_AFTER)")
+	fs.IntVar(&c.Workers, "workers", c.envInt("POLLHOOK_WORKERS", "workers", jobs.WorkersDefault), "jobs (polls, deliveries) run at once by this process ($POLLHOOK_WORKERS)")
+	fs.IntVar(&c.OrgMaxJobs, "org-max-jobs", c.envInt("POLLHOOK_ORG_MAX_JOBS", "org-max-jobs", 0), "polls (and, counted apart, deliveries) one organization runs at once in this process; "+
 		"one more snoozes a moment and gives its worker back. 0: half of --workers. Per process: with R replicas, up to R times this ($POLLHOOK_ORG_MAX_JOBS)")
-	fs.DurationVar(&c.FirstPollSpread, "first-poll-spread", envDuration("POLLHOOK_FIRST_POLL_SPREAD", 0), "spread the first poll of new instance-resources at random over this long (at most their interval) instead of polling at once; "+
+	fs.DurationVar(&c.FirstPollSpread, "first-poll-spread", c.envDuration("POLLHOOK_FIRST_POLL_SPREAD", "first-poll-spread", 0), "spread the first poll of new instance-resources at random over this long (at most their interval) instead of polling at once; "+
 		"set it before a bulk import ($POLLHOOK_FIRST_POLL_SPREAD)")
 	c.limitFlags(fs)
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("POLLHOOK_METRICS_TOKEN", ""), "when set, /metrics answers only requests with 'Authorization: Bearer <token>'; "+
@@ -107,18 +110,50 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", env("POLLHOOK_LOG_FORMAT", "text"), "text (logfmt) or json, one object a line ($POLLHOOK_LOG_FORMAT)")
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
+// envParse reads the environment variable name for the flag --flag: def
+// when it is unset or empty, else its value parsed, and if that fails, def
+// and an error kept in c.envErrs, which makes the command refuse to start
+// (see envError): a setting mistyped is never silently the default.
+func envParse[T any](c *serverConfig, name, flag string, def T, parse func(string) (T, error), want string) T {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	x, err := parse(v)
+	if err != nil {
+		c.envErrs = append(c.envErrs, fmt.Sprintf("%s=%q (--%s): not %s", name, v, flag, want))
+		return def
+	}
+	return x
 }
 
-func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
+func (c *serverConfig) envBool(name, flag string, def bool) bool {
+	return envParse(c, name, flag, def, strconv.ParseBool, "true or false (or 1, 0, t, f)")
+}
+
+func (c *serverConfig) envDuration(name, flag string, def time.Duration) time.Duration {
+	return envParse(c, name, flag, def, time.ParseDuration, "a duration (e.g. 30s, 5m)")
+}
+
+func (c *serverConfig) envFloat(name, flag string, def float64) float64 {
+	return envParse(c, name, flag, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }, "a number")
+}
+
+func (c *serverConfig) envInt(name, flag string, def int) int {
+	return envParse(c, name, flag, def, strconv.Atoi, "a whole number")
+}
+
+// envError reports the environment variables the flags could not read,
+// one a line as "cmd: POLLHOOK_X=…", and returns errUsage; nil when all
+// were read. Commands call it right after parsing their flags.
+func (c *serverConfig) envError(stderr io.Writer, cmd string) error {
+	for _, e := range c.envErrs {
+		fmt.Fprintf(stderr, "%s: %s\n", cmd, e)
 	}
-	return def
+	if len(c.envErrs) > 0 {
+		return errUsage
+	}
+	return nil
 }
 
 func (c *serverConfig) database() string {
@@ -136,6 +171,7 @@ type server struct {
 	handler     http.Handler
 	credentials string // where the first credentials were written, if this start created them
 	swept       chan struct{}
+	lock        *dbLock // on SQLite: this process's hold on the file
 }
 
 // keyring loads the encryption keys: configured, or on SQLite a key file
@@ -155,9 +191,27 @@ func (c *serverConfig) keyring(dialect string) (*seal.Keyring, error) {
 	return seal.LoadOrCreateFile(filepath.Join(c.DataDir, "encryption.key"))
 }
 
-// newServer opens the database, sets up keys and the first credentials,
-// and wires the API.
+// newServer takes the SQLite file's lock (see dbLock) before anything
+// touches the database, opens it, sets up keys and the first credentials,
+// and wires the API. Close releases the lock.
 func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
+	var lock *dbLock
+	if path := sqlitePath(cfg.database()); path != "" {
+		var err error
+		if lock, err = lockDatabase(path); err != nil {
+			return nil, err
+		}
+	}
+	s, err := openServer(ctx, cfg, log)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
 	limits, err := cfg.limits()
 	if err != nil {
 		return nil, err
@@ -265,7 +319,11 @@ func (s *server) stop() {
 	}
 }
 
-func (s *server) Close() error { return s.store.Close() }
+func (s *server) Close() error {
+	err := s.store.Close()
+	s.lock.Release()
+	return err
+}
 
 // Credentials are an organization and user secret pair.
 type credentials struct {
@@ -359,6 +417,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if err := cfg.envError(stderr, "pollhook serve"); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pollhook serve: unexpected argument %q\n", fs.Arg(0))

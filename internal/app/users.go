@@ -31,6 +31,9 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
+	if err := cfg.envError(stderr, "pollhook users create"); err != nil {
+		return err
+	}
 	if _, err := mail.ParseAddress(*email); err != nil || *email == "" {
 		fmt.Fprintf(stderr, "pollhook users create: --email %q is not an e-mail address\n", *email)
 		return errUsage
