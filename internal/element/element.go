@@ -48,6 +48,13 @@ type Element interface {
 	Destination(cfg map[string]string) (string, error)
 }
 
+// PollerDefaulter is an element that knows a default poller configuration
+// for resources its DefaultPollerConfig does not list (any object of the
+// upstream it knows the key and dates of), so `{}` works for them too.
+type PollerDefaulter interface {
+	DefaultPollerFor(resource string) (json.RawMessage, bool)
+}
+
 // ErrUpstreamNotAllowed matches an upstream URL the server refuses to
 // call: not the element's own service and not allowed by the operator.
 var ErrUpstreamNotAllowed = errors.New("the upstream URL is not allowed")

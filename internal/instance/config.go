@@ -168,7 +168,7 @@ func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[s
 // every resource of the element's default; {} resources take the default
 // of the same name.
 func parsePollerConfig(raw json.RawMessage, el element.Element) (*pollconfig.Config, error) {
-	defaults := el.DefaultPollerConfig()
+	defaults := withObjectDefaults(raw, el)
 	if strings.TrimSpace(string(raw)) == "{}" {
 		raw = defaults
 	}
@@ -241,4 +241,41 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// withObjectDefaults is the element's default poller configuration,
+// extended with a default for each resource raw names that the element
+// knows though its default does not list it (element.PollerDefaulter):
+// `"Tasks": {}` works like `"contacts": {}`.
+func withObjectDefaults(raw json.RawMessage, el element.Element) json.RawMessage {
+	base := el.DefaultPollerConfig()
+	pd, ok := el.(element.PollerDefaulter)
+	if !ok {
+		return base
+	}
+	var asText string
+	if json.Unmarshal(raw, &asText) == nil {
+		raw = json.RawMessage(asText)
+	}
+	var asked, defs map[string]json.RawMessage
+	if json.Unmarshal(raw, &asked) != nil || json.Unmarshal(base, &defs) != nil {
+		return base
+	}
+	added := false
+	for name := range asked {
+		if _, ok := defs[name]; ok {
+			continue
+		}
+		if d, ok := pd.DefaultPollerFor(name); ok {
+			defs[name], added = d, true
+		}
+	}
+	if !added {
+		return base
+	}
+	out, err := json.Marshal(defs)
+	if err != nil {
+		return base
+	}
+	return out
 }

@@ -149,3 +149,32 @@ func (e *Element) Destination(cfg map[string]string) (string, error) {
 	}
 	return base.Scheme + "://" + strings.ToLower(base.Hostname()) + ":" + effectivePort(base), nil
 }
+
+// DefaultPollerFor is the default poller configuration of any Insightly
+// object whose key the element knows (Insightly's key table) and of custom
+// objects (RECORD_ID): changes by DATE_UPDATED_UTC, creations by
+// DATE_CREATED_UTC, as for the four resources of DefaultPollerConfig. An
+// object it cannot know (a name outside the key table) has none: its
+// configuration must be given.
+func (*Element) DefaultPollerFor(name string) (json.RawMessage, bool) {
+	lower := strings.ToLower(name)
+	r, err := resolve(name)
+	if err != nil || r.me {
+		return nil, false
+	}
+	if _, hub := hubResources[lower]; !hub && !strings.HasSuffix(lower, "__c") {
+		if _, known := keyFields[lower]; !known {
+			return nil, false
+		}
+	}
+	cfg := map[string]any{
+		"url":     "/hubs/crm/" + name + "?where=updated_after_utc='${gmtDate:yyyy-MM-dd HH:mm:ss}'",
+		"idField": r.pk,
+		"datesConfiguration": map[string]any{
+			"updatedDateField": "DATE_UPDATED_UTC", "updatedDateFormat": "yyyy-MM-dd HH:mm:ss", "updatedDateTimezone": "GMT",
+			"createdDateField": "DATE_CREATED_UTC", "createdDateFormat": "yyyy-MM-dd HH:mm:ss", "createdDateTimezone": "GMT",
+		},
+	}
+	b, err := json.Marshal(cfg)
+	return b, err == nil
+}
