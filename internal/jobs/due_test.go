@@ -131,3 +131,27 @@ func TestTimedOutDeleteScanSaysSo(t *testing.T) {
 		t.Errorf("scan note %q", p.LastScanNote)
 	}
 }
+
+// A resource whose records lack the fields its configuration names (an
+// object the element could not know, its guessed default; or a typo)
+// pauses at its first poll, with a reason that names them.
+func TestFirstPollPausesWhenRecordsLackTheFields(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sim.Config{Records: 5})
+	v := r.create(r.sim.APIKey(), map[string]any{
+		"contacts": map[string]any{"datesConfiguration": map[string]any{"updatedDateField": "LAST_CHANGED_UTC", "updatedDateFormat": "yyyy-MM-dd HH:mm:ss"}},
+		"leads":    map[string]any{}})
+	r.clock.Advance(time.Second)
+	r.sim.Step(20) // records changed since polling began: the window reads some
+	if d := r.poll(v, "contacts"); d < time.Hour {
+		t.Errorf("snoozes %s, want the hourly recheck of a paused poll", d)
+	}
+	p := r.pollRow(v, "contacts")
+	if !strings.Contains(p.PausedReason, "LAST_CHANGED_UTC") || !strings.Contains(p.PausedReason, "event.poller.configuration.contacts") {
+		t.Errorf("paused reason %q", p.PausedReason)
+	}
+	r.poll(v, "leads")
+	if p := r.pollRow(v, "leads"); p.PausedReason != "" {
+		t.Errorf("leads paused too: %q", p.PausedReason)
+	}
+}

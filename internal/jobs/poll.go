@@ -162,6 +162,15 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 		}
 		return e.failed(ctx, inst, p, err)
 	}
+	if stats.Read > 0 && stats.Unreadable == stats.Read {
+		// Not one record has what the configuration names (an object the
+		// element could not know, say): pause rather than poll for nothing.
+		reason := fmt.Sprintf("every %s record read has %s: change event.poller.configuration.%s (retried hourly, or when the instance changes)",
+			a.Resource, stats.Unusable, a.Resource)
+		st.PausePoll(ctx, a.InstanceID, a.Resource, reason)
+		e.log.Warn("poll paused: its records lack the configured fields", "instance", a.InstanceID, "resource", a.Resource, "why", stats.Unusable)
+		return max(p.Interval, pausedRecheck), nil
+	}
 	e.cfg.Metrics.Poll("ok", metrics.PollStats{Records: stats.Read, Created: stats.Created,
 		Updated: stats.Events - stats.Created, Notifications: stats.Notified})
 	e.log.Debug("polled", "instance", a.InstanceID, "resource", a.Resource, "records", stats.Read,

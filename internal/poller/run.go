@@ -84,10 +84,13 @@ type Stats struct {
 	Pages        int
 	Read         int // records read
 	Events       int
-	Created      int  // of the events, creations
-	Notified     int  // notifications queued for the callback
-	Unreadable   int  // records without a usable id or date, skipped
-	Backfill     bool // the run served a backfill request
+	Created      int // of the events, creations
+	Notified     int // notifications queued for the callback
+	Unreadable   int // records without a usable id or date, skipped
+	// Unusable says what the first unreadable record lacked, e.g.
+	// "no usable idField TASK_ID" (empty when every record was readable).
+	Unusable string
+	Backfill bool // the run served a backfill request
 }
 
 // ErrRemoved means the poll was removed while it ran: nothing was written.
@@ -187,9 +190,11 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 		if r.crash != nil && r.crash("read") {
 			return errCrash
 		}
-		c, ok := r.observe(t, rec)
-		if !ok {
-			st.Unreadable++
+		c, why := r.observe(t, rec)
+		if why != "" {
+			if st.Unreadable++; st.Unusable == "" {
+				st.Unusable = why
+			}
 			return nil
 		}
 		win.page = append(win.page, c)
@@ -309,30 +314,30 @@ func queryDigest(where ceql.Expr) string {
 }
 
 // observe reads a record's id, dates and content hash.
-func (r *Runner) observe(t Target, rec *element.Record) (candidate, bool) {
+func (r *Runner) observe(t Target, rec *element.Record) (candidate, string) {
 	cfg := t.Config.Config
 	v, ok := rec.Lookup(cfg.IDField)
 	if !ok {
-		return candidate{}, false
+		return candidate{}, "no idField " + cfg.IDField
 	}
 	id, ok := objectID(v)
 	if !ok {
-		return candidate{}, false
+		return candidate{}, "no usable idField " + cfg.IDField
 	}
 	c := candidate{id: id, raw: rec.Raw}
 	var err error
 	if cfg.FilterByUpdatedDate || cfg.FilterByCurrentDate {
 		if c.obs.updated, err = t.Config.Updated(rec.Lookup); err != nil {
-			return candidate{}, false
+			return candidate{}, fmt.Sprintf("no usable updatedDateField %s (%v)", cfg.Dates.UpdatedField, err)
 		}
 	}
 	if t.Config.CreatedFormat != nil {
 		if c.obs.created, err = t.Config.Created(rec.Lookup); err != nil {
-			return candidate{}, false
+			return candidate{}, fmt.Sprintf("no usable createdDateField %s (%v)", cfg.Dates.CreatedField, err)
 		}
 	}
 	c.obs.hash, c.obs.raw = contentHash(rec.Raw), rec.Raw
-	return c, true
+	return c, ""
 }
 
 // objectID renders an id field as the string events carry.

@@ -151,22 +151,18 @@ func (e *Element) Destination(cfg map[string]string) (string, error) {
 }
 
 // DefaultPollerFor is the default poller configuration of any Insightly
-// object whose key the element knows (Insightly's key table) and of custom
-// objects (RECORD_ID): changes by DATE_UPDATED_UTC, creations by
-// DATE_CREATED_UTC, as for the four resources of DefaultPollerConfig. An
-// object it cannot know (a name outside the key table) has none: its
-// configuration must be given.
+// object: changes by DATE_UPDATED_UTC, creations by DATE_CREATED_UTC, as
+// for the four resources of DefaultPollerConfig, keyed by the object's key
+// from Insightly's key table, RECORD_ID for custom objects, or a guess
+// (the singular + _ID) for an object the element cannot know. The first
+// poll checks the guess: a resource whose records lack those fields
+// pauses with a reason that names them.
 func (*Element) DefaultPollerFor(name string) (json.RawMessage, bool) {
-	lower := strings.ToLower(name)
 	r, err := resolve(name)
 	if err != nil || r.me {
 		return nil, false
 	}
-	if _, hub := hubResources[lower]; !hub && !strings.HasSuffix(lower, "__c") {
-		if _, known := keyFields[lower]; !known {
-			return nil, false
-		}
-	}
+
 	cfg := map[string]any{
 		"url":     "/hubs/crm/" + name + "?where=updated_after_utc='${gmtDate:yyyy-MM-dd HH:mm:ss}'",
 		"idField": r.pk,
