@@ -387,9 +387,10 @@ func TestCreateRefusesBadInput(t *testing.T) {
 			r["filterByUpdateDate"] = false
 			c["event.poller.configuration"] = map[string]any{"contacts": r}
 		}), 400, "filterByUpdatedDate"},
+		// Any Insightly object name takes a default (issue 15); a path does not.
 		{"empty resource without a default", body(func(_, c map[string]any) {
-			c["event.poller.configuration"] = map[string]any{"widgets": map[string]any{}}
-		}), 400, "configuration.event.poller.configuration.widgets"},
+			c["event.poller.configuration"] = map[string]any{"widgets/{id}/parts": map[string]any{}}
+		}), 400, "configuration.event.poller.configuration.widgets/{id}/parts"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
