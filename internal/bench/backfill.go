@@ -282,7 +282,7 @@ func Backfill(ctx context.Context, cfg BackfillConfig) (*BackfillResult, error) 
 	smp.stop()
 	res.PeakHeap, res.PeakGoTotal, res.Samples = smp.peakHeap, smp.peakTotal, smp.samples
 
-	rows, err := st.DB().QueryContext(ctx, rebindFor(st, `SELECT event_type, COUNT(*), COUNT(DISTINCT object_id),
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(`SELECT event_type, COUNT(*), COUNT(DISTINCT object_id),
 		SUM(CASE WHEN backfill THEN 1 ELSE 0 END) FROM events WHERE instance_id = ? GROUP BY event_type`), inst.ID)
 	if err != nil {
 		return nil, err
@@ -351,24 +351,6 @@ func analyzeEvery(ctx context.Context, st *store.Store, d time.Duration, n *int)
 		}
 	})
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
-}
-
-// rebindFor writes ? placeholders as the store's dialect wants them.
-func rebindFor(st *store.Store, q string) string {
-	if st.Dialect() != store.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // simProcess is `pollhook sim insightly` running as a child process.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,15 +233,7 @@ func runHashUpgrade(t *testing.T, dsn func(t *testing.T) string) {
 			}
 		}
 		db := w.store.DB()
-		ph := func(q string) string { // PostgreSQL's placeholders
-			if w.store.Dialect() != store.Postgres {
-				return q
-			}
-			for i := 1; strings.Contains(q, "?"); i++ {
-				q = strings.Replace(q, "?", "$"+strconv.Itoa(i), 1)
-			}
-			return q
-		}
+		ph := w.store.Rebind
 		rows, err := db.QueryContext(ctx, ph(`SELECT resource, object_id, length(hash) FROM seen WHERE instance_id = ?`), w.instID)
 		if err != nil {
 			t.Fatal(err)

@@ -244,6 +244,10 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
+// Rebind writes a query's ? placeholders as the store's dialect wants
+// them, for callers that query DB() directly (benches, tests).
+func (s *Store) Rebind(query string) string { return s.d.rebind(query) }
+
 func (q queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := q.ex.ExecContext(ctx, q.d.rebind(query), args...)
 	return res, q.d.wrap(err)
