@@ -188,7 +188,7 @@ func (e *Engine) pollOnce(ctx context.Context, a PollArgs) (time.Duration, error
 	}
 	// A run or backfill asked for while this one ran is still asked for
 	// (CommitRun keeps it): serve it now rather than an interval later.
-	if again, err := st.GetPoll(ctx, a.InstanceID, a.Resource); err == nil && again.RunNow {
+	if stats.RunAgain {
 		return time.Second, nil
 	}
 	return max(now.Add(p.Interval).Sub(e.cfg.Now()), time.Second), nil

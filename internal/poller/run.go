@@ -91,6 +91,9 @@ type Stats struct {
 	// "no usable idField TASK_ID" (empty when every record was readable).
 	Unusable string
 	Backfill bool // the run served a backfill request
+	// RunAgain: a run was asked for while this one ran; it is still asked
+	// for, and due now.
+	RunAgain bool
 }
 
 // ErrRemoved means the poll was removed while it ran: nothing was written.
@@ -290,6 +293,7 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 		return err
 	}
 	win.page = win.page[:0]
+	st.RunAgain = res.StillAsked
 	if err := r.Store.StateWritten(ctx, len(res.Seen)); err != nil {
 		return err
 	}

@@ -262,6 +262,10 @@ type RunResult struct {
 	// was made before WindowBegan (our clock when the window began).
 	Backfilled  bool
 	WindowBegan time.Time
+
+	// StillAsked, set by CommitRun when the window completes, tells that
+	// a run was asked for after this one began (it stays asked for).
+	StillAsked bool
 }
 
 // CommitRun writes a chunk of a window: its events and per-record state,
@@ -322,8 +326,8 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 		set += `, report_floor = ?`
 		args = append(args, r.Floor.UTC())
 	}
-	_, err = t.exec(ctx, set+` WHERE instance_id = ? AND resource = ?`, append(args, r.InstanceID, r.Resource)...)
-	return err
+	err = t.row(ctx, set+` WHERE instance_id = ? AND resource = ? RETURNING run_now`, append(args, r.InstanceID, r.Resource)...).Scan(&r.StillAsked)
+	return t.d.wrap(err)
 }
 
 func (q queries) addKnown(ctx context.Context, instanceID int64, resource, id string) error {
