@@ -92,11 +92,13 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 	st := e.cfg.Store
 	out := &InstanceStatus{InstanceID: inst.ID, Valid: inst.Valid, InvalidReason: inst.InvalidReason,
 		EventsEnabled: inst.EventsEnabled, Disabled: inst.Disabled, Polls: []PollStatus{}}
+	var quotaReset time.Time // as the poll job reads it (dueAt)
 	if inst.Account != "" {
 		q, err := st.AccountQuota(ctx, inst.Account)
 		if err != nil {
 			return nil, err
 		}
+		quotaReset = q.ResetAt
 		out.Quota = &QuotaStatus{Account: inst.Account, MetricsLabel: e.cfg.Metrics.AccountLabel(inst.Account), Limit: q.Limit, Remaining: q.Remaining}
 		if q.ResetAt.After(e.cfg.Now()) {
 			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
@@ -120,11 +122,7 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 				Records: p.LastRun.Records, Events: map[string]int{"CREATED": p.LastRun.Created, "UPDATED": p.LastRun.Updated}}
 		}
 		if inst.Valid && !inst.Disabled && inst.EventsEnabled {
-			var reset time.Time
-			if out.Quota != nil && out.Quota.ResetAt != "" {
-				reset, _ = time.Parse(time.RFC3339, out.Quota.ResetAt)
-			}
-			ps.NextRunAt = stamp(dueAt(p, reset, e.cfg.Now()))
+			ps.NextRunAt = stamp(dueAt(p, quotaReset, e.cfg.Now()))
 		}
 		if t, err := e.target(inst, p.Resource); err == nil && t.Config.Config.Deletes.Enabled {
 			d := t.Config.Config.Deletes
