@@ -16,8 +16,8 @@ import (
 	"github.com/pollhook/pollhook/internal/store"
 )
 
-// Deliveries is the delivery control the API exposes; the job engine
-// implements it.
+// Deliveries is the delivery control the API exposes; the outbox
+// (delivery.Outbox) implements it.
 type Deliveries interface {
 	Reactivate(ctx context.Context, orgID, callbackID int64) error
 	Replay(ctx context.Context, orgID int64, id string) (*store.Notification, error)

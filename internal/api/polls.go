@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
 // Polls is the polling status and control the API exposes (pollhook
 // extensions under /instances/{id}/polls); the job engine implements it.
 type Polls interface {
-	Status(ctx context.Context, inst *store.Instance) (any, error)
+	Status(ctx context.Context, inst *store.Instance) (*poller.InstanceStatus, error)
 	RunNow(ctx context.Context, inst *store.Instance, resource string, backfill time.Time) (int, error)
 }
 

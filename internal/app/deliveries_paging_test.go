@@ -45,7 +45,7 @@ func testDeliveriesBeyondOnePage(t *testing.T, h *harness) {
 			return err
 		}
 		for i := range total {
-			n := &store.Notification{ID: fmt.Sprintf("q%04d", i), OrgID: org.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}")}
+			n := &store.Notification{ID: fmt.Sprintf("q%04d", i), OrgID: org.ID, InstanceID: in.ID, CallbackID: cb.ID, Resource: "contacts", Body: []byte("{}"), Status: store.NotificationQueued}
 			if err := tx.InsertNotification(ctx, n, nil); err != nil {
 				return err
 			}

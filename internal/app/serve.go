@@ -259,7 +259,7 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 		return nil, err
 	}
 	s.instances.Scheduler = s.jobs
-	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: jobs.Polls{Engine: s.jobs}, Deliveries: s.jobs, Logger: log, Version: Version})
+	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: s.jobs, Deliveries: s.jobs.Outbox(), Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
 	mux.Handle("GET /metrics", metrics.RequireToken(cfg.MetricsToken, m.Handler()))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/element/insightly"
+	"github.com/pollhook/pollhook/internal/poller"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -61,7 +62,7 @@ func TestQuotaResetResumesAtOnce(t *testing.T) {
 	if d := r.poll(v, "contacts"); d < 24*time.Minute {
 		t.Errorf("with the quota spent the poll snoozes %s, want until the reset", d)
 	}
-	if p := r.pollRow(v, "contacts"); !strings.HasPrefix(p.PausedReason, quotaPause) {
+	if p := r.pollRow(v, "contacts"); !strings.HasPrefix(p.PausedReason, poller.QuotaPause) {
 		t.Fatalf("paused reason %q", p.PausedReason)
 	}
 	runs := r.pollRow(v, "contacts").Runs
@@ -117,14 +118,14 @@ func TestTimedOutDeleteScanSaysSo(t *testing.T) {
 	v := r.create(r.sim.APIKey(), map[string]any{"contacts": contacts})
 	ctx := context.Background()
 	inst, _ := r.st.InstanceByID(ctx, v.ID)
-	target, err := r.e.target(inst, "contacts")
+	target, err := r.e.polls.Target(inst, "contacts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.sim.SetFaults(sim.Faults{Latency: sim.Duration(5 * time.Second)})
 	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	if _, err := r.e.runner.ScanDeletes(tctx, target); err == nil {
+	if _, err := r.e.polls.Runner.ScanDeletes(tctx, target); err == nil {
 		t.Fatal("the scan did not time out")
 	}
 	if p := r.pollRow(v, "contacts"); !strings.Contains(p.LastScanNote, "incomplete") {

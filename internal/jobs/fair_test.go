@@ -2,76 +2,68 @@ package jobs
 
 import (
 	"context"
-	"sync"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/element/insightly"
+	"github.com/pollhook/pollhook/internal/fair"
 	"github.com/pollhook/pollhook/internal/instance"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
-func TestOrgJobsCountsEachOrganizationAndKindApart(t *testing.T) {
-	t.Parallel()
-	o := newOrgJobs(2)
-	r1, ok1 := o.tryAcquire(1, kindPoll)
-	_, ok2 := o.tryAcquire(1, kindPoll)
-	if _, ok3 := o.tryAcquire(1, kindPoll); !ok1 || !ok2 || ok3 {
-		t.Fatalf("three polls of one organization under a cap of 2: %v %v %v", ok1, ok2, ok3)
-	}
-	if _, ok := o.tryAcquire(1, kindDeliver); !ok {
-		t.Error("a delivery was refused because of the organization's polls")
-	}
-	if _, ok := o.tryAcquire(2, kindPoll); !ok {
-		t.Error("another organization's poll was refused")
-	}
-	r1()
-	r1() // a second call uncounts nothing
-	if n := o.count(1, kindPoll); n != 1 {
-		t.Fatalf("after one release: %d polls counted, want 1", n)
-	}
-	if _, ok := o.tryAcquire(1, kindPoll); !ok {
-		t.Error("the released place was refused")
-	}
-	if _, ok := o.tryAcquire(1, kindPoll); ok {
-		t.Error("a double release freed two places")
-	}
-
-	// Concurrent jobs never exceed the cap.
-	o = newOrgJobs(3)
-	var running, peak atomic.Int64
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Go(func() {
-			for range 50 {
-				release, ok := o.tryAcquire(7, kindPoll)
-				if !ok {
-					continue
-				}
-				n := running.Add(1)
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-				}
-				running.Add(-1)
-				release()
-			}
-		})
-	}
-	wg.Wait()
-	if peak.Load() > 3 || o.count(7, kindPoll) != 0 {
-		t.Fatalf("peak %d jobs under a cap of 3; %d still counted", peak.Load(), o.count(7, kindPoll))
-	}
+// receiver is a webhook receiver that counts what it is sent (package
+// delivery's tests check the signatures and the order).
+type receiver struct {
+	srv *httptest.Server
+	n   atomic.Int64
 }
 
-func TestOrgMaxJobsDefault(t *testing.T) {
-	t.Parallel()
-	for workers, want := range map[int]int{100: 50, 8: 4, 3: 1, 1: 1} {
-		if got := OrgMaxJobsDefault(workers); got != want {
-			t.Errorf("OrgMaxJobsDefault(%d) = %d, want %d", workers, got, want)
+func newReceiver(t *testing.T) *receiver {
+	rv := &receiver{}
+	rv.srv = httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { rv.n.Add(1) }))
+	t.Cleanup(rv.srv.Close)
+	return rv
+}
+
+// withEvents creates an instance whose contacts poll produces n events
+// (records created after polling began), notified to rv, and returns it
+// with its callback's id.
+func (r *rig) withEvents(rv *receiver, n int) (*instance.View, int64) {
+	r.t.Helper()
+	v := r.createWith(r.sim.APIKey(), map[string]any{"contacts": map[string]any{}}, rv.srv.URL+"/hook")
+	r.poll(v, "contacts")
+	for range n {
+		req, _ := http.NewRequest("POST", r.simURL+"/Contacts", strings.NewReader(`{"LAST_NAME":"N"}`))
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.sim.APIKey()+":")))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			r.t.Fatalf("create contact: %v %v", resp, err)
 		}
+		resp.Body.Close()
 	}
+	r.clock.Advance(61 * time.Second)
+	r.poll(v, "contacts")
+	cb, err := r.st.CallbackFor(context.Background(), r.caller.Org.ID, rv.srv.URL+"/hook")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return v, cb.ID
+}
+
+func (r *rig) deliver(cbID int64) time.Duration {
+	r.t.Helper()
+	d, err := r.e.pipeline.Drain(context.Background(), cbID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return d
 }
 
 // holdSlots takes n in-flight slots of an account, as requests waiting
@@ -122,8 +114,8 @@ func TestPollGivesItsWorkerBackWhileItsAccountIsBusy(t *testing.T) {
 		t.Fatalf("the poll waited for its account's slot instead of giving its worker back (%v)", err)
 	}
 	p := r.pollRow(v, "contacts")
-	if d < accountBusyDelay || d > accountBusyDelay+accountBusyJitter {
-		t.Errorf("deferred for %s, want %s to %s", d, accountBusyDelay, accountBusyDelay+accountBusyJitter)
+	if d < fair.AccountBusyDelay || d > fair.AccountBusyDelay+fair.AccountBusyJitter {
+		t.Errorf("deferred for %s, want %s to %s", d, fair.AccountBusyDelay, fair.AccountBusyDelay+fair.AccountBusyJitter)
 	}
 	if r.sent.n.Load() != sent || p.Runs != 1 || p.Failures != 0 || p.LastError != "" || !p.RunNow {
 		t.Fatalf("a deferred poll sent %d requests, runs %d, failures %d %q, run now %v",
@@ -152,10 +144,10 @@ func TestOrgCapDefersOnlyThatOrganizationAndKind(t *testing.T) {
 	v, cbID := r.withEvents(rv, 2)
 	org := r.caller.Org.ID
 	limit := r.e.cfg.OrgMaxJobs
-	hold := func(kind string) []func() {
+	hold := func(kind fair.Kind) []func() {
 		var out []func()
 		for range limit {
-			release, ok := r.e.orgs.tryAcquire(org, kind)
+			release, ok := r.e.orgs.TryAcquire(org, kind)
 			if !ok {
 				t.Fatalf("the organization's %s place %d is not free", kind, len(out)+1)
 			}
@@ -163,21 +155,21 @@ func TestOrgCapDefersOnlyThatOrganizationAndKind(t *testing.T) {
 		}
 		return out
 	}
-	polls, deliveries := hold(kindPoll), hold(kindDeliver)
+	polls, deliveries := hold(fair.Poll), hold(fair.Deliver)
 
 	inst, _ := r.st.InstanceByID(ctx, v.ID)
 	if _, err := r.e.RunNow(ctx, inst, "contacts", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	runs, sent := r.pollRow(v, "contacts").Runs, r.sent.n.Load()
-	if d := r.poll(v, "contacts"); d < orgCapDelay || d > orgCapDelay+orgCapJitter {
-		t.Errorf("poll deferred for %s, want %s to %s", d, orgCapDelay, orgCapDelay+orgCapJitter)
+	if d := r.poll(v, "contacts"); d < fair.OrgCapDelay || d > fair.OrgCapDelay+fair.OrgCapJitter {
+		t.Errorf("poll deferred for %s, want %s to %s", d, fair.OrgCapDelay, fair.OrgCapDelay+fair.OrgCapJitter)
 	}
 	if p := r.pollRow(v, "contacts"); p.Runs != runs || !p.RunNow || p.Failures != 0 || r.sent.n.Load() != sent {
 		t.Fatalf("a poll over the cap ran: runs %d → %d, run now %v, failures %d", runs, p.Runs, p.RunNow, p.Failures)
 	}
-	if d := r.deliver(cbID); d < orgCapDelay || d > orgCapDelay+orgCapJitter || len(rv.hits()) != 0 {
-		t.Fatalf("delivery over the cap: deferred %s, %d sent", d, len(rv.hits()))
+	if d := r.deliver(cbID); d < fair.OrgCapDelay || d > fair.OrgCapDelay+fair.OrgCapJitter || int(rv.n.Load()) != 0 {
+		t.Fatalf("delivery over the cap: deferred %s, %d sent", d, int(rv.n.Load()))
 	}
 
 	// Another organization is not held back.
@@ -195,16 +187,16 @@ func TestOrgCapDefersOnlyThatOrganizationAndKind(t *testing.T) {
 	// delivery goes out, and gives its place back.
 	deliveries[0]()
 	r.deliver(cbID)
-	if len(rv.hits()) == 0 || r.e.orgs.count(org, kindDeliver) != limit-1 {
-		t.Fatalf("with a delivery place free: %d sent, %d deliveries counted", len(rv.hits()), r.e.orgs.count(org, kindDeliver))
+	if int(rv.n.Load()) == 0 || r.e.orgs.Count(org, fair.Deliver) != limit-1 {
+		t.Fatalf("with a delivery place free: %d sent, %d deliveries counted", int(rv.n.Load()), r.e.orgs.Count(org, fair.Deliver))
 	}
 	if p := r.pollRow(v, "contacts"); p.Runs != runs {
 		t.Fatal("the poll ran while its organization was at its cap of polls")
 	}
 	polls[0]()
 	r.poll(v, "contacts")
-	if p := r.pollRow(v, "contacts"); p.Runs != runs+1 || p.RunNow || r.e.orgs.count(org, kindPoll) != limit-1 {
-		t.Fatalf("with a poll place free: runs %d, run now %v, %d polls counted", p.Runs, p.RunNow, r.e.orgs.count(org, kindPoll))
+	if p := r.pollRow(v, "contacts"); p.Runs != runs+1 || p.RunNow || r.e.orgs.Count(org, fair.Poll) != limit-1 {
+		t.Fatalf("with a poll place free: runs %d, run now %v, %d polls counted", p.Runs, p.RunNow, r.e.orgs.Count(org, fair.Poll))
 	}
 	for _, release := range append(polls[1:], deliveries[1:]...) {
 		release()

@@ -1,7 +1,10 @@
 // Package jobs runs pollhook's background work on River, on the store's
-// own database: one self-snoozing job per (instance, resource) polls it;
-// a periodic job repairs schedules. It implements the instance service's
-// Scheduler, so schedules change in the same transaction as instances.
+// own database: one self-snoozing job per (instance, resource) polls it
+// (package poller), one per callback drains its outbox (package
+// delivery), and periodic jobs repair schedules and prune history. The
+// workers are thin: they decide nothing but when to run. It implements
+// the instance service's Scheduler, so schedules change in the same
+// transaction as instances.
 package jobs
 
 import (
@@ -22,6 +25,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pollhook/pollhook/internal/delivery"
+	"github.com/pollhook/pollhook/internal/fair"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/poller"
@@ -50,10 +54,8 @@ const (
 )
 
 // OrgMaxJobsDefault is the default cap on the jobs of one kind (polls,
-// deliveries) one organization runs at once in a process: half of its
-// workers, so that one organization whose upstream or receiver is slow
-// always leaves the other half to everyone else.
-func OrgMaxJobsDefault(workers int) int { return max(1, workers/2) }
+// deliveries) one organization runs at once in a process (fair.OrgMaxDefault).
+func OrgMaxJobsDefault(workers int) int { return fair.OrgMaxDefault(workers) }
 
 // Config wires the engine.
 type Config struct {
@@ -69,9 +71,8 @@ type Config struct {
 	Workers           int
 	// OrgMaxJobs caps the jobs one organization runs at once in this
 	// process, polls and deliveries counted apart; one more snoozes for a
-	// moment and gives its worker back. It is per process: with R
-	// replicas an organization may run up to R × OrgMaxJobs of each kind.
-	// Zero or less: OrgMaxJobsDefault(Workers).
+	// moment and gives its worker back (package fair). Zero or less:
+	// OrgMaxJobsDefault(Workers).
 	OrgMaxJobs int
 	// Insert only: no workers (a process that only schedules).
 	InsertOnly bool
@@ -101,13 +102,13 @@ const RetentionDefault = 30 * 24 * time.Hour
 
 // Engine is the running job engine.
 type Engine struct {
-	cfg    Config
-	log    *slog.Logger
-	client *river.Client[*sql.Tx]
-	runner *poller.Runner
-	sender *delivery.Sender
-	wakers wakers
-	orgs   *orgJobs
+	cfg      Config
+	log      *slog.Logger
+	client   *river.Client[*sql.Tx]
+	polls    *poller.Service
+	pipeline *delivery.Pipeline
+	outbox   *delivery.Outbox
+	orgs     *fair.Orgs
 
 	wakePage int // WakeAll's page; 0 means wakePageDefault (tests lower it)
 }
@@ -146,23 +147,20 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.OrgMaxJobs = OrgMaxJobsDefault(cfg.Workers)
 	}
 	cfg.IntervalUnit = cmp.Or(cfg.IntervalUnit, time.Minute)
-	cfg.DeliveryConcurrency = cmp.Or(cfg.DeliveryConcurrency, DeliveryConcurrencyDefault)
-	if cfg.Schedule == nil {
-		cfg.Schedule = delivery.ScheduleDefault
-	}
-	if cfg.Jitter == nil {
-		cfg.Jitter = delivery.Jitter
-	}
 	cfg.Retention = cmp.Or(cfg.Retention, RetentionDefault)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now},
-		sender: delivery.NewSender(cfg.AllowPrivateCallbacks, cfg.DeliveryTimeout), orgs: newOrgJobs(cfg.OrgMaxJobs)}
-	e.runner.Enqueue = e.Enqueue
+	e := &Engine{cfg: cfg, log: cfg.Logger, orgs: fair.NewOrgs(cfg.OrgMaxJobs)}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.outbox = &delivery.Outbox{Store: cfg.Store, Enqueue: e.Enqueue}
+	e.pipeline = delivery.NewPipeline(delivery.Config{Store: cfg.Store, Instances: cfg.Instances, Log: e.log, Now: cfg.Now,
+		Sender: delivery.NewSender(cfg.AllowPrivateCallbacks, cfg.DeliveryTimeout), Concurrency: cfg.DeliveryConcurrency,
+		Schedule: cfg.Schedule, Jitter: cfg.Jitter, Orgs: e.orgs, Metrics: cfg.Metrics})
+	e.polls = &poller.Service{Store: cfg.Store, Instances: cfg.Instances, Metrics: cfg.Metrics, Log: e.log, Now: cfg.Now,
+		Runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now, Outbox: e.outbox}}
 	if err := Migrate(ctx, cfg.Store); err != nil {
 		return nil, err
 	}
@@ -244,6 +242,16 @@ func (e *Engine) StopAndCancel(ctx context.Context) error { return e.client.Stop
 
 // Client is River's client, for tests and the console's job view.
 func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
+
+// Polls is the polling service the poll jobs run.
+func (e *Engine) Polls() *poller.Service { return e.polls }
+
+// Outbox is the notification queue whose deliveries the engine schedules:
+// replay and reactivation (the API's Deliveries).
+func (e *Engine) Outbox() *delivery.Outbox { return e.outbox }
+
+// Pipeline is the delivery pipeline the delivery jobs run.
+func (e *Engine) Pipeline() *delivery.Pipeline { return e.pipeline }
 
 // WakeAll makes every snoozed poll job available now: each runs if due
 // (by the engine's clock) and snoozes again otherwise. Tests use it with

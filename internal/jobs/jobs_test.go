@@ -154,26 +154,6 @@ func TestSchedulingPostgres(t *testing.T) {
 	testScheduling(t, testdb.FreshSchema(t, testdb.PostgresURL(t)))
 }
 
-func TestRetryDelay(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		failures int
-		interval time.Duration
-		want     time.Duration
-	}{
-		{1, time.Hour, 30 * time.Second},
-		{2, time.Hour, time.Minute},
-		{4, time.Hour, 4 * time.Minute},
-		{8, time.Hour, time.Hour},
-		{50, time.Hour, time.Hour},
-		{1, 10 * time.Second, 10 * time.Second},
-	} {
-		if got := retryDelay(tc.failures, tc.interval); got != tc.want {
-			t.Errorf("retryDelay(%d, %s) = %s, want %s", tc.failures, tc.interval, got, tc.want)
-		}
-	}
-}
-
 // WakeAll wakes every scheduled poll job, page after page.
 func TestWakeAllPages(t *testing.T) {
 	t.Parallel()

@@ -18,6 +18,7 @@ import (
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/netguard"
+	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/seal"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -206,19 +207,19 @@ func TestDeletesFoundOnceAfterACompleteConfirmedScan(t *testing.T) {
 	// A scan cut short by an outage deletes nothing.
 	r.deleteRecord("Contacts", id(30))
 	inst, _ := r.st.InstanceByID(ctx, v.ID)
-	target, err := r.e.target(inst, "contacts")
+	target, err := r.e.polls.Target(inst, "contacts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.sim.SetFaults(sim.Faults{FailNext: 100})
-	if _, err := r.e.runner.ScanDeletes(ctx, target); err == nil {
+	if _, err := r.e.polls.Runner.ScanDeletes(ctx, target); err == nil {
 		t.Fatal("the scan did not fail")
 	}
 	if got := r.events(v, "DELETED"); len(got) != 3 || !strings.Contains(r.pollRow(v, "contacts").LastScanNote, "incomplete") {
 		t.Fatalf("after an incomplete scan: %v, %q", got, r.pollRow(v, "contacts").LastScanNote)
 	}
 	r.sim.SetFaults(sim.Faults{})
-	if st, err := r.e.runner.ScanDeletes(ctx, target); err != nil || st.Deleted != 1 {
+	if st, err := r.e.polls.Runner.ScanDeletes(ctx, target); err != nil || st.Deleted != 1 {
 		t.Fatalf("the scan after the outage: %+v %v", st, err)
 	}
 
@@ -228,7 +229,7 @@ func TestDeletesFoundOnceAfterACompleteConfirmedScan(t *testing.T) {
 			r.deleteRecord("Contacts", id(i))
 		}
 	}
-	st, err := r.e.runner.ScanDeletes(ctx, target)
+	st, err := r.e.polls.Runner.ScanDeletes(ctx, target)
 	if err != nil || st.Deleted != 0 || !strings.Contains(st.Note, "distrusted") {
 		t.Fatalf("distrust: %+v %v", st, err)
 	}
@@ -250,18 +251,18 @@ func TestDeleteScanRacingWithChurn(t *testing.T) {
 	ctx := context.Background()
 	r.poll(v, "contacts")
 	inst, _ := r.st.InstanceByID(ctx, v.ID)
-	target, _ := r.e.target(inst, "contacts")
+	target, _ := r.e.polls.Target(inst, "contacts")
 	for range 3 {
 		r.sim.SetFaults(sim.Faults{DeleteBetweenPages: map[string]int{"Contacts": 2}})
 		r.sim.Step(30)
-		if _, err := r.e.runner.ScanDeletes(ctx, target); err != nil {
+		if _, err := r.e.polls.Runner.ScanDeletes(ctx, target); err != nil {
 			t.Fatal(err)
 		}
 		r.clock.Advance(time.Minute)
 		r.poll(v, "contacts")
 	}
 	r.sim.SetFaults(sim.Faults{})
-	if _, err := r.e.runner.ScanDeletes(ctx, target); err != nil {
+	if _, err := r.e.polls.Runner.ScanDeletes(ctx, target); err != nil {
 		t.Fatal(err)
 	}
 	exists := map[string]bool{}
@@ -378,7 +379,7 @@ func TestRateLimits(t *testing.T) {
 	slow.sim.SetFaults(sim.Faults{OmitRetryAfter: true})
 	slow.clock.Advance(d)
 	d = slow.poll(sv, "contacts")
-	if p := slow.pollRow(sv, "contacts"); p.Failures != 2 || !strings.Contains(p.LastError, "rate limit") || d != retryDelay(2, time.Minute) {
+	if p := slow.pollRow(sv, "contacts"); p.Failures != 2 || !strings.Contains(p.LastError, "rate limit") || d != poller.RetryDelay(2, time.Minute) {
 		t.Errorf("without Retry-After: next in %s, %+v", d, p)
 	}
 }
@@ -429,7 +430,7 @@ func TestOutageShowsAndRecovers(t *testing.T) {
 	start := r.clock.Advance(61 * time.Second)
 	for i := range 3 {
 		d := r.poll(v, "contacts")
-		if want := retryDelay(i+1, time.Minute); d != want {
+		if want := poller.RetryDelay(i+1, time.Minute); d != want {
 			t.Errorf("failure %d: next in %s, want %s", i+1, d, want)
 		}
 		r.clock.Advance(d)

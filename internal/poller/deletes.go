@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -83,7 +84,7 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 				continue // found after all (a lagging index), or no answer: not confirmed
 			}
 			data, _ := json.Marshal(map[string]string{cfg.IDField: id})
-			out.Deleted = append(out.Deleted, &store.Event{ID: newEventID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
+			out.Deleted = append(out.Deleted, &store.Event{ID: delivery.NewID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
 				Resource: t.Resource, ObjectID: id, Type: Deleted, Date: res.Date, PollDate: res.Date, Status: "NEW",
 				ProviderData: string(data)})
 		}
@@ -105,7 +106,7 @@ func (r *Runner) commitScan(ctx context.Context, t Target, out *store.ScanResult
 			return err
 		}
 		var err error
-		notified, err = r.notify(ctx, tx, t, out.Deleted)
+		notified, err = r.Outbox.Add(ctx, tx, t.Notify, t.Resource, out.Deleted, r.now())
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {

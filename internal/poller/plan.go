@@ -101,3 +101,24 @@ func plan(c Cursor, t Timing, runAt, upstream time.Time) store.Window {
 	}
 	return w
 }
+
+// advance is where a completed window leaves the cursor: at the window's
+// start, on the upstream's clock. An anchored cursor only moves forward: a
+// duplicate run (a job rescued while its first run still finished) that
+// began earlier must not move it back.
+func advance(p *store.Poll, start time.Time) time.Time {
+	if p.Anchored && p.Cursor.After(start) {
+		return p.Cursor
+	}
+	return start
+}
+
+// firstFloor is the floor a completed window sets: the first window's
+// Normal bound (the enable time on the upstream's clock), and nothing
+// once the poll has one (zero: keep it).
+func firstFloor(p *store.Poll, normal time.Time) time.Time {
+	if p.Anchored || !p.Floor.IsZero() {
+		return time.Time{}
+	}
+	return normal
+}

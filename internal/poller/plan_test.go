@@ -3,6 +3,8 @@ package poller
 import (
 	"testing"
 	"time"
+
+	"github.com/pollhook/pollhook/internal/store"
 )
 
 // The window plan, alone: what is read, what is reported, and the next
@@ -97,5 +99,32 @@ func TestPlan(t *testing.T) {
 		if w.Compare.Before(w.From) {
 			t.Errorf("%s: reports from %s but reads from %s", tc.name, w.Compare, w.From)
 		}
+	}
+}
+
+// A completed window moves an anchored cursor forward only, and sets the
+// floor once: at the first window.
+func TestAdvanceAndFirstFloor(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fresh := &store.Poll{Cursor: t0}
+	if got := advance(fresh, t0.Add(-time.Hour)); !got.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("an unanchored cursor (our clock) is replaced by the upstream's: %s", got)
+	}
+	if got := firstFloor(fresh, t0.Add(-time.Minute)); !got.Equal(t0.Add(-time.Minute)) {
+		t.Errorf("the first window sets the floor: %s", got)
+	}
+	anchored := &store.Poll{Cursor: t0, Anchored: true, Floor: t0.Add(-time.Hour)}
+	if got := advance(anchored, t0.Add(-time.Minute)); !got.Equal(t0) {
+		t.Errorf("a duplicate run that began earlier moved the cursor back to %s", got)
+	}
+	if got := advance(anchored, t0.Add(time.Minute)); !got.Equal(t0.Add(time.Minute)) {
+		t.Errorf("the cursor did not move forward: %s", got)
+	}
+	if got := firstFloor(anchored, t0); !got.IsZero() {
+		t.Errorf("a later window moved the floor to %s", got)
+	}
+	if got := firstFloor(&store.Poll{Cursor: t0, Floor: t0}, t0.Add(time.Hour)); !got.IsZero() {
+		t.Errorf("a floor set by a window that did not anchor (a crash between) was moved to %s", got)
 	}
 }

@@ -7,7 +7,6 @@ package poller
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -34,13 +33,7 @@ type Target struct {
 	Config   *pollconfig.Compiled
 	// Notify, when set, turns the run's events into notifications for the
 	// instance's callback, in the same transaction.
-	Notify *Notify
-}
-
-// Notify says where an instance's notifications go.
-type Notify struct {
-	Meta        delivery.Meta
-	CallbackURL string
+	Notify *delivery.Route
 }
 
 // Runner runs polls.
@@ -49,9 +42,10 @@ type Runner struct {
 	// Now is our clock; the window's end in ${nowTimeZone} templates.
 	Now func() time.Time
 
-	// Enqueue is called in the transaction that adds notifications for a
-	// callback, to schedule their delivery (package jobs inserts its job).
-	Enqueue func(ctx context.Context, tx *store.Tx, callbackID int64) error
+	// Outbox takes the notifications of a run's events, in the run's
+	// transaction, and schedules their delivery; nil: they are stored
+	// and not scheduled.
+	Outbox *delivery.Outbox
 
 	// MaxPages bounds the upstream pages one run or delete scan reads;
 	// default MaxPagesDefault. A run that reaches it fails and says so
@@ -137,95 +131,167 @@ type candidate struct {
 	raw json.RawMessage
 }
 
-// window is a run's working state: the window (nil until its first
-// answer plans it) and the page read but not yet committed.
+// A run reads in four steps, each below in the order it happens:
+//   - open: the window this run works through, resumed where a crash or
+//     timeout left it, or new from the cursor (plan.go);
+//   - read: the element reads the window's records page by page; each
+//     record is observed (its id, dates and content hash) and each page
+//     checkpointed;
+//   - judge: each page's records are classified against their last
+//     reported state (classify.go), into events and new state;
+//   - commit: each page is written in a transaction of its own, with its
+//     notifications; the last one completes the window and moves the
+//     cursor.
+
+// window is a run's working state.
 type window struct {
-	w    *store.Window
-	page []candidate
+	t      Target
+	cursor Cursor
+	timing Timing
+	rule   rule
+	// The query is fixed for the window's life: runAt is our clock when
+	// the window began (templates' ${now…}), where its rendered filter,
+	// and digest names it in the stored position.
+	from, runAt time.Time
+	where       ceql.Expr
+	digest      string
+	resume      string        // where the element resumes reading; "" from the start
+	w           *store.Window // nil until the first page plans it
+	page        []candidate   // read since the last commit
+	stats       Stats
 }
 
 func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Time) (Stats, error) {
-	cfg := t.Config.Config
-	timing := Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay}
-	cur := Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor}
-	st := Stats{Backfill: !p.BackfillFrom.IsZero()}
+	win, err := open(t, p, runAt)
+	if err != nil {
+		return win.stats, err
+	}
+	err = r.read(ctx, win, runAt)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrRemoved) {
+		return win.stats, ErrRemoved
+	} else if err != nil {
+		return win.stats, fmt.Errorf("read %s: %w", t.Resource, err)
+	}
+	if win.w == nil {
+		// Every element checkpoints each page it reads; without one there
+		// is no upstream clock to plan the window by.
+		return win.stats, fmt.Errorf("read %s: the element gave no page", t.Resource)
+	}
+	if err := r.commit(ctx, win, runAt, true); err != nil {
+		return win.stats, err
+	}
+	win.stats.From, win.stats.Cursor = win.w.Compare, win.w.Start
+	return win.stats, nil
+}
 
-	// The query is fixed for a window's life: a window left open by a
-	// configuration since changed cannot be resumed, so a new one starts
-	// (what the old one committed is known; nothing is reported twice).
-	from, windowRunAt := scanStart(cur, timing), runAt
-	var resume string
-	if open := p.Window; open != nil {
-		where, err := t.Config.Where(open.From, open.RunAt)
-		if qd, pos, ok := strings.Cut(open.Position, "|"); err == nil && ok && qd == queryDigest(where) {
-			from, windowRunAt, resume = open.From, open.RunAt, pos
-			st.Backfill = open.Backfill
-		} else {
-			p.Window = nil
+// open is the window a run works through: the one a crash or timeout
+// left open, if its query still stands, or else a new one from the
+// cursor. A window left open by a configuration since changed cannot be
+// resumed, so a new one starts (what the old one committed is known;
+// nothing is reported twice).
+func open(t Target, p *store.Poll, runAt time.Time) (*window, error) {
+	cfg := t.Config.Config
+	win := &window{t: t, timing: Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay},
+		cursor: Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor},
+		rule: rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
+			tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil},
+		stats: Stats{Backfill: !p.BackfillFrom.IsZero()}}
+	win.from, win.runAt = scanStart(win.cursor, win.timing), runAt
+	if o := p.Window; o != nil {
+		where, err := t.Config.Where(o.From, o.RunAt)
+		if qd, pos, ok := strings.Cut(o.Position, "|"); err == nil && ok && qd == queryDigest(where) {
+			win.from, win.runAt, win.resume, win.w = o.From, o.RunAt, pos, o
+			win.stats.Backfill = o.Backfill
 		}
 	}
-	where, err := t.Config.Where(from, windowRunAt)
-	if err != nil {
-		return st, fmt.Errorf("render %s url: %w", t.Resource, err)
+	var err error
+	if win.where, err = t.Config.Where(win.from, win.runAt); err != nil {
+		return win, fmt.Errorf("render %s url: %w", t.Resource, err)
 	}
-	digest := queryDigest(where)
-	rl := rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
-		tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil}
-	win := &window{w: p.Window}
+	win.digest = queryDigest(win.where)
+	return win, nil
+}
 
+// read has the element read the window's records, from where it stands,
+// committing each page but the last as it is checkpointed.
+func (r *Runner) read(ctx context.Context, win *window, runAt time.Time) error {
+	t := win.t
 	checkpoint := func(pos string, date time.Time, last bool) error {
 		if win.w == nil {
-			w := plan(cur, timing, windowRunAt, date)
+			w := plan(win.cursor, win.timing, win.runAt, date)
 			win.w = &w
-			st.Backfill = w.Backfill
+			win.stats.Backfill = w.Backfill
 		}
-		win.w.Position = digest + "|" + pos
+		win.w.Position = win.digest + "|" + pos
 		win.w.Pages++
-		st.Pages++
+		win.stats.Pages++
 		if last {
 			return nil // the final commit writes it, with the cursor: one transaction
 		}
-		return r.commit(ctx, t, rl, win, runAt, false, &st)
+		return r.commit(ctx, win, runAt, false)
 	}
-	_, err = t.Conn.Scan(ctx, t.Config.Resource, where, element.ScanOptions{PageSize: cfg.PageSize, MaxPages: r.maxPages(),
-		Resume: resume, Checkpoint: checkpoint}, func(rec *element.Record) error {
-		st.Read++
+	_, err := t.Conn.Scan(ctx, t.Config.Resource, win.where, element.ScanOptions{PageSize: t.Config.Config.PageSize,
+		MaxPages: r.maxPages(), Resume: win.resume, Checkpoint: checkpoint}, func(rec *element.Record) error {
+		win.stats.Read++
 		if r.crash != nil && r.crash("read") {
 			return errCrash
 		}
-		c, why := r.observe(t, rec)
+		c, why := observe(t, rec)
 		if why != "" {
-			if st.Unreadable++; st.Unusable == "" {
-				st.Unusable = why
+			if win.stats.Unreadable++; win.stats.Unusable == "" {
+				win.stats.Unusable = why
 			}
 			return nil
 		}
 		win.page = append(win.page, c)
 		return nil
 	})
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrRemoved) {
-			return st, ErrRemoved
+	return err
+}
+
+// judge classifies the page read against the records' last reported
+// state: the events to report and the state to keep.
+func (win *window) judge(seen map[string]store.Seen) ([]*store.Event, map[string]store.Seen) {
+	w, t, cfg := win.w, win.t, win.t.Config.Config
+	var events []*store.Event
+	state := map[string]store.Seen{}
+	for _, c := range win.page {
+		var prev *store.Seen
+		if s, ok := seen[c.id]; ok {
+			prev = &s
 		}
-		return st, fmt.Errorf("read %s: %w", t.Resource, err)
+		typ, report := classify(win.rule, c.obs, prev, w.Compare, w.Start)
+		if !report {
+			if prev != nil && len(prev.Hash) == sha256.Size && c.obs.updated.Equal(prev.Updated) && sameContent(prev.Hash, c.obs.raw, c.obs.hash) {
+				// The same version under a version-1 (raw bytes) hash:
+				// keep its state, under the current hash.
+				state[c.id] = store.Seen{Updated: prev.Updated, Hash: c.obs.hash, CreatedSent: prev.CreatedSent}
+			}
+			continue
+		}
+		date := c.obs.updated
+		if !cfg.FilterByUpdatedDate {
+			date = c.obs.created
+		}
+		events = append(events, &store.Event{ID: delivery.NewID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
+			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: w.Start, Status: "NEW",
+			ProviderData: string(c.raw), Backfill: w.Backfill && !date.After(w.Normal)})
+		if typ == Created {
+			w.Created++
+		} else {
+			w.Updated++
+		}
+		state[c.id] = store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
 	}
-	if win.w == nil {
-		// Every element checkpoints each page it reads; without one there
-		// is no upstream clock to plan the window by.
-		return st, fmt.Errorf("read %s: the element gave no page", t.Resource)
-	}
-	if err := r.commit(ctx, t, rl, win, runAt, true, &st); err != nil {
-		return st, err
-	}
-	st.From, st.Cursor = win.w.Compare, win.w.Start
-	return st, nil
+	w.Records += len(win.page)
+	return events, state
 }
 
 // commit writes the page read so far: its events, their records' state,
 // their notifications and, unless final, the window's position; when
 // final, the window is complete and the cursor moves to its start.
-func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, runAt time.Time, final bool, st *Stats) error {
-	w := win.w
+func (r *Runner) commit(ctx context.Context, win *window, runAt time.Time, final bool) error {
+	t, w := win.t, win.w
 	ids := make([]string, len(win.page))
 	for i, c := range win.page {
 		ids[i] = c.id
@@ -234,53 +300,29 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 	if err != nil {
 		return err
 	}
-	cfg := t.Config.Config
-	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, Seen: map[string]store.Seen{},
-		RunAt: runAt, TrackIDs: cfg.Deletes.Enabled}
-	for _, c := range win.page {
-		var prev *store.Seen
-		if s, ok := seen[c.id]; ok {
-			prev = &s
-		}
-		typ, report := classify(rl, c.obs, prev, w.Compare, w.Start)
-		if !report {
-			if prev != nil && len(prev.Hash) == sha256.Size && c.obs.updated.Equal(prev.Updated) && sameContent(prev.Hash, c.obs.raw, c.obs.hash) {
-				// The same version under a version-1 (raw bytes) hash:
-				// keep its state, under the current hash.
-				res.Seen[c.id] = store.Seen{Updated: prev.Updated, Hash: c.obs.hash, CreatedSent: prev.CreatedSent}
-			}
-			continue
-		}
-		date := c.obs.updated
-		if !cfg.FilterByUpdatedDate {
-			date = c.obs.created
-		}
-		res.Events = append(res.Events, &store.Event{ID: newEventID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
-			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: w.Start, Status: "NEW",
-			ProviderData: string(c.raw), Backfill: w.Backfill && !date.After(w.Normal)})
-		if typ == Created {
-			w.Created++
-		} else {
-			w.Updated++
-		}
-		res.Seen[c.id] = store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
-	}
-	w.Records += len(win.page)
-	if final {
-		res.Cursor, res.Backfilled, res.Floor, res.WindowBegan = w.Start, w.Backfill, w.Normal, w.RunAt
-		res.Stats = store.RunStats{Duration: r.now().Sub(w.RunAt), Pages: w.Pages, Records: w.Records, Created: w.Created, Updated: w.Updated}
-	} else {
+	res := &store.RunResult{InstanceID: t.InstanceID, Resource: t.Resource, RunAt: runAt, TrackIDs: t.Config.Config.Deletes.Enabled}
+	res.Events, res.Seen = win.judge(seen)
+	if !final {
 		res.Window = w
 	}
 	err = r.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CommitRun(ctx, res); err != nil {
-			return err
-		}
-		n, err := r.notify(ctx, tx, t, res.Events)
+		p, err := tx.GetPoll(ctx, t.InstanceID, t.Resource)
 		if err != nil {
 			return err
 		}
-		st.Notified += n
+		if final {
+			res.Cursor, res.Floor = advance(p, w.Start), firstFloor(p, w.Normal)
+			res.Backfilled, res.WindowBegan = w.Backfill, w.RunAt
+			res.Stats = store.RunStats{Duration: r.now().Sub(w.RunAt), Pages: w.Pages, Records: w.Records, Created: w.Created, Updated: w.Updated}
+		}
+		if err := tx.CommitRun(ctx, res); err != nil {
+			return err
+		}
+		n, err := r.Outbox.Add(ctx, tx, t.Notify, t.Resource, res.Events, r.now())
+		if err != nil {
+			return err
+		}
+		win.stats.Notified += n
 		if r.crash != nil && r.crash("commit") {
 			return errCrash // everything above is rolled back
 		}
@@ -293,14 +335,14 @@ func (r *Runner) commit(ctx context.Context, t Target, rl rule, win *window, run
 		return err
 	}
 	win.page = win.page[:0]
-	st.RunAgain = res.StillAsked
+	win.stats.RunAgain = res.StillAsked
 	if err := r.Store.StateWritten(ctx, len(res.Seen)); err != nil {
 		return err
 	}
-	st.Events += len(res.Events)
+	win.stats.Events += len(res.Events)
 	for _, e := range res.Events {
 		if e.Type == Created {
-			st.Created++
+			win.stats.Created++
 		}
 	}
 	return nil
@@ -318,7 +360,7 @@ func queryDigest(where ceql.Expr) string {
 }
 
 // observe reads a record's id, dates and content hash.
-func (r *Runner) observe(t Target, rec *element.Record) (candidate, string) {
+func observe(t Target, rec *element.Record) (candidate, string) {
 	cfg := t.Config.Config
 	v, ok := rec.Lookup(cfg.IDField)
 	if !ok {
@@ -357,41 +399,4 @@ func objectID(v any) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprint(v), true
-}
-
-func newEventID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// notify puts events into notifications for the instance's callback, in
-// the transaction that stores them: events and notifications land together.
-// It says how many notifications it queued.
-func (r *Runner) notify(ctx context.Context, tx *store.Tx, t Target, events []*store.Event) (int, error) {
-	if t.Notify == nil || t.Notify.CallbackURL == "" || len(events) == 0 {
-		return 0, nil
-	}
-	cb, err := tx.CallbackFor(ctx, t.OrgID, t.Notify.CallbackURL)
-	if err != nil {
-		return 0, err
-	}
-	ns, err := delivery.Build(t.Notify.Meta, t.Resource, events, r.now(), newEventID)
-	if err != nil {
-		return 0, err
-	}
-	for _, n := range ns {
-		seqs := make([]int64, len(n.Events))
-		for i, e := range n.Events {
-			seqs[i] = e.Seq
-		}
-		if err := tx.InsertNotification(ctx, &store.Notification{ID: n.ID, OrgID: t.OrgID, InstanceID: t.InstanceID,
-			CallbackID: cb.ID, Resource: t.Resource, Body: n.Body}, seqs); err != nil {
-			return 0, err
-		}
-	}
-	if r.Enqueue != nil {
-		return len(ns), r.Enqueue(ctx, tx, cb.ID)
-	}
-	return len(ns), nil
 }

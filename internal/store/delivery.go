@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"strings"
@@ -128,16 +129,9 @@ func scanNotification(sc interface{ Scan(...any) error }) (*Notification, error)
 }
 
 // InsertNotification adds a notification to the outbox, carrying events
-// (by seq). It is queued at once if its callback is suspended.
+// (by seq), with the status the caller gives it (created when none).
 func (t *Tx) InsertNotification(ctx context.Context, n *Notification, eventSeqs []int64) error {
-	cb, err := t.GetCallback(ctx, 0, n.CallbackID)
-	if err != nil {
-		return err
-	}
-	n.Status = NotificationCreated
-	if cb.State == CallbackSuspended {
-		n.Status = NotificationQueued
-	}
+	n.Status = cmp.Or(n.Status, NotificationCreated)
 	n.CreatedAt = now()
 	n.UpdatedAt = n.CreatedAt
 	if err := t.row(ctx, `INSERT INTO notifications (id, org_id, instance_id, callback_id, resource, body, status, created_at, updated_at)
@@ -214,10 +208,11 @@ type AttemptResult struct {
 }
 
 // RecordAttempts records a pass of attempts in a few statements, whatever
-// their number, and sets each notification's status — only if nobody
-// touched it since it was read: a replay asked for while it was being
-// sent must not be swallowed by the attempt's result, so a notification
-// changed meanwhile keeps its status and goes out again.
+// their number, and writes each notification's status under a version
+// check: only if the row is the version read (its updated_at is still the
+// read one's). A row changed since keeps the status it was changed to and
+// counts the attempt; the notification's events are marked NOTIFIED when
+// it is written delivered.
 func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error {
 	if len(results) == 0 {
 		return nil
@@ -336,18 +331,10 @@ func (q queries) Reactivate(ctx context.Context, callbackID int64) error {
 	return err
 }
 
-// Replay sends a notification again: same id and body, new attempts. It
-// queues behind a suspended callback like any other.
-func (q queries) Replay(ctx context.Context, n *Notification) error {
-	cb, err := q.GetCallback(ctx, 0, n.CallbackID)
-	if err != nil {
-		return err
-	}
-	n.Status = NotificationCreated
-	if cb.State == CallbackSuspended {
-		n.Status = NotificationQueued
-	}
-	_, err = q.exec(ctx, `UPDATE notifications SET status = ?, updated_at = ? WHERE seq = ?`, n.Status, now(), n.Seq)
+// Requeue puts a notification back in its callback's queue with the
+// status it is given (a replay), as if it had just arrived.
+func (q queries) Requeue(ctx context.Context, n *Notification) error {
+	_, err := q.exec(ctx, `UPDATE notifications SET status = ?, updated_at = ? WHERE seq = ?`, n.Status, now(), n.Seq)
 	return err
 }
 

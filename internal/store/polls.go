@@ -247,12 +247,10 @@ type RunResult struct {
 	// nil when this chunk completes it.
 	Window *Window
 	// Cursor, when the window is complete, is where the next one starts:
-	// on the upstream's clock. It replaces an unanchored cursor and moves
-	// an anchored one forward only (a rescued duplicate run must not move
-	// it back).
+	// on the upstream's clock, anchored from then on.
 	Cursor time.Time
-	// Floor, set by a poll's first complete window, is the earliest date
-	// later normal windows report (Poll.Floor); kept once set.
+	// Floor, when set, becomes the earliest date later normal windows
+	// report (Poll.Floor).
 	Floor time.Time
 	RunAt time.Time
 	Stats RunStats
@@ -272,13 +270,11 @@ type RunResult struct {
 // and either the window's new position or, when it completes, the cursor
 // (anchored from then on) and the run's statistics. Per-record state is
 // never pruned here: it lasts as long as the record is known to exist
-// (a DELETED removes it). It fails with ErrNotFound, writing nothing,
-// when the poll was removed meanwhile.
+// (a DELETED removes it). What the cursor and floor become is the
+// caller's decision (package poller), made on the poll as read in the
+// same transaction. It fails with ErrNotFound, writing nothing, when the
+// poll is gone.
 func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
-	p, err := t.GetPoll(ctx, r.InstanceID, r.Resource)
-	if err != nil {
-		return err
-	}
 	for _, e := range r.Events {
 		if err := t.insertEvent(ctx, e); err != nil {
 			return err
@@ -295,16 +291,18 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 		}
 	}
 	if w := r.Window; w != nil {
-		_, err = t.exec(ctx, `UPDATE polls SET events = events + ?, window_from = ?, window_compare = ?, window_normal = ?,
+		res, err := t.exec(ctx, `UPDATE polls SET events = events + ?, window_from = ?, window_compare = ?, window_normal = ?,
 			window_start = ?, window_run_at = ?, window_position = ?, window_backfill = ?, window_pages = ?,
 			window_records = ?, window_created = ?, window_updated = ? WHERE instance_id = ? AND resource = ?`,
 			len(r.Events), w.From.UTC(), w.Compare.UTC(), w.Normal.UTC(), w.Start.UTC(), w.RunAt.UTC(), w.Position,
 			t.d.bool(w.Backfill), w.Pages, w.Records, w.Created, w.Updated, r.InstanceID, r.Resource)
-		return err
-	}
-	cursor := r.Cursor
-	if p.Anchored && p.Cursor.After(cursor) {
-		cursor = p.Cursor
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return nil
 	}
 	// A run or backfill asked for after this run (or its window) began is
 	// not served by it: it stays asked for.
@@ -315,18 +313,18 @@ func (t *Tx) CommitRun(ctx context.Context, r *RunResult) error {
 		window_from = NULL, window_compare = NULL, window_normal = NULL, window_start = NULL, window_run_at = NULL,
 		window_position = '', window_backfill = ?, window_pages = 0, window_records = 0, window_created = 0,
 		window_updated = 0`
-	args := []any{cursor.UTC(), t.d.bool(true), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false),
+	args := []any{r.Cursor.UTC(), t.d.bool(true), len(r.Events), r.RunAt.UTC(), r.RunAt.UTC(), r.RunAt.UTC(), t.d.bool(false),
 		r.Stats.Duration.Milliseconds(), r.Stats.Pages, r.Stats.Records, r.Stats.Created, r.Stats.Updated,
 		r.Stats.Deleted, t.d.bool(false)}
 	if r.Backfilled {
 		set += `, backfill_from = CASE WHEN backfill_requested_at > ? THEN backfill_from ELSE NULL END`
 		args = append(args, r.WindowBegan.UTC())
 	}
-	if !p.Anchored && p.Floor.IsZero() && !r.Floor.IsZero() {
+	if !r.Floor.IsZero() {
 		set += `, report_floor = ?`
 		args = append(args, r.Floor.UTC())
 	}
-	err = t.row(ctx, set+` WHERE instance_id = ? AND resource = ? RETURNING run_now`, append(args, r.InstanceID, r.Resource)...).Scan(&r.StillAsked)
+	err := t.row(ctx, set+` WHERE instance_id = ? AND resource = ? RETURNING run_now`, append(args, r.InstanceID, r.Resource)...).Scan(&r.StillAsked)
 	return t.d.wrap(err)
 }
 

@@ -69,7 +69,8 @@ func testPendingFollowsStatus(t *testing.T, s *store.Store) {
 	check("queued")
 	tx(func(tx *store.Tx) error { return tx.Reactivate(ctx, cb.ID) })
 	check("released", "n2", "n3")
-	tx(func(tx *store.Tx) error { return tx.Replay(ctx, ns[0]) })
+	ns[0].Status = store.NotificationCreated
+	tx(func(tx *store.Tx) error { return tx.Requeue(ctx, ns[0]) })
 	check("replayed", "n1", "n2", "n3")
 }
 
@@ -87,7 +88,8 @@ func testReplayDuringSend(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.Replay(ctx, replayed) }); err != nil {
+	replayed.Status = store.NotificationCreated
+	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.Requeue(ctx, replayed) }); err != nil {
 		t.Fatal(err)
 	}
 	err = s.InTx(ctx, func(tx *store.Tx) error {

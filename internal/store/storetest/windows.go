@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -85,14 +86,18 @@ func testWindows(t *testing.T, s *store.Store) {
 	if got, _ := s.SeenFor(ctx, in.ID, "contacts", ids); len(got) != 1200 {
 		t.Errorf("state pruned: %d left", len(got))
 	}
-	// An anchored cursor only moves forward.
-	commit(&store.RunResult{Cursor: upstream.Add(-time.Minute), RunAt: enable.Add(2 * time.Second)})
-	if p = poll(); !p.Cursor.Equal(upstream) {
-		t.Errorf("anchored cursor moved back to %s", p.Cursor)
-	}
-	commit(&store.RunResult{Cursor: upstream.Add(time.Minute), Floor: upstream.Add(time.Minute), RunAt: enable.Add(3 * time.Second)})
+	// The cursor is what the caller decides (the poller keeps it moving
+	// forward); a floor is written only when given.
+	commit(&store.RunResult{Cursor: upstream.Add(time.Minute), RunAt: enable.Add(3 * time.Second)})
 	if p = poll(); !p.Cursor.Equal(upstream.Add(time.Minute)) || !p.Floor.Equal(floor) {
-		t.Errorf("anchored cursor did not move forward (%s), or the floor moved (%s)", p.Cursor, p.Floor)
+		t.Errorf("cursor %s (want %s), floor %s (want %s, untouched)", p.Cursor, upstream.Add(time.Minute), p.Floor, floor)
+	}
+	// A poll removed meanwhile: nothing is written, ErrNotFound says why.
+	for _, res := range []*store.RunResult{{Window: w}, {Cursor: upstream}} {
+		res.InstanceID, res.Resource = in.ID, "gone"
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.CommitRun(ctx, res) }); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("commit (window %v) to a removed poll: %v, want ErrNotFound", res.Window != nil, err)
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package jobs
+package delivery
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,9 @@ import (
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
 )
+
+// The pipeline's tests run it on a real store (SQLite) against real
+// receivers, on a manual clock: no job engine, no poller.
 
 // receiver is a scripted webhook receiver that checks every signature.
 type receiver struct {
@@ -101,46 +105,108 @@ func (rv *receiver) hits() []hit {
 	return slices.Clone(rv.got)
 }
 
-// withEvents creates an instance whose contacts poll produces n events
-// (records created after polling began) and notifications for rv.
-func (r *rig) withEvents(rv *receiver, n int) (*instance.View, int64) {
-	r.t.Helper()
-	v := r.createWith(r.sim.APIKey(), map[string]any{"contacts": map[string]any{}}, rv.srv.URL+"/hook")
-	inst, _ := r.st.InstanceByID(context.Background(), v.ID)
-	cfg, _ := r.svc.Config(inst)
-	rv.mu.Lock()
-	rv.key = cfg[instance.KeySignatureKey]
-	rv.mu.Unlock()
-	r.poll(v, "contacts")
-	r.addContacts(n)
-	r.clock.Advance(61 * time.Second)
-	r.poll(v, "contacts")
-	cbs, _ := r.st.Callbacks(context.Background(), r.caller.Org.ID)
-	for _, cb := range cbs {
-		if strings.HasPrefix(cb.URL, rv.srv.URL) {
-			return v, cb.ID
-		}
-	}
-	r.t.Fatal("no callback")
-	return nil, 0
+// rig is a pipeline on a fresh store, with an organization whose
+// instances send to test receivers.
+type rig struct {
+	t      *testing.T
+	st     *store.Store
+	clock  *sim.ManualClock
+	pipe   *Pipeline
+	outbox *Outbox
+	org    *store.Organization
+	user   *store.User
 }
 
-func (r *rig) addContacts(n int) {
-	r.t.Helper()
-	for i := range n {
-		req, _ := http.NewRequest("POST", r.simURL+"/Contacts", strings.NewReader(`{"LAST_NAME":"N`+string(rune('a'+i%26))+`"}`))
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.sim.APIKey()+":")))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 201 {
-			r.t.Fatalf("create contact: %v %v", resp, err)
-		}
-		resp.Body.Close()
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	clock := sim.NewManualClock(time.Now().UTC().Truncate(time.Second))
+	org := &store.Organization{Name: "o", SecretHash: []byte("o")}
+	if err := st.CreateOrganization(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	user := &store.User{OrgID: org.ID, Email: "u@x", SecretHash: []byte("u")}
+	if err := st.CreateUser(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	pipe := NewPipeline(Config{Store: st, Instances: &instance.Service{Store: st}, Now: clock.Now,
+		Sender: NewSender(true, 300*time.Millisecond), Jitter: func() float64 { return 0.5 }})
+	return &rig{t: t, st: st, clock: clock, pipe: pipe, outbox: &Outbox{Store: st}, org: org, user: user}
+}
+
+// instance makes an instance whose notifications go to rv, signed with a
+// key rv checks, and returns it with its callback's id.
+func (r *rig) instance(rv *receiver) (*store.Instance, int64) {
+	r.t.Helper()
+	ctx := context.Background()
+	key := fmt.Sprintf("signature key of %s", rv.srv.URL)
+	rv.mu.Lock()
+	rv.key = key
+	rv.mu.Unlock()
+	inst := &store.Instance{OrgID: r.org.ID, UserID: r.user.ID, ElementKey: "insightly", Name: rv.srv.URL,
+		TokenHash: []byte(rv.srv.URL), TokenSealed: "-", Valid: true, EventsEnabled: true,
+		Config: []store.ConfigItem{{Key: instance.KeySignatureKey, Value: key}, {Key: instance.KeyCallbackURL, Value: rv.srv.URL + "/hook"}}}
+	if err := r.st.CreateInstance(ctx, inst); err != nil {
+		r.t.Fatal(err)
+	}
+	err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := tx.SyncPolls(ctx, inst.ID, []string{"contacts"}, time.Minute, r.clock.Now())
+		return err
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cb, err := r.st.CallbackFor(ctx, r.org.ID, rv.srv.URL+"/hook")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return inst, cb.ID
+}
+
+// report adds n contact events of an instance to its callback's queue,
+// as a poll would: up to 10 to a notification.
+func (r *rig) report(inst *store.Instance, n int) {
+	r.t.Helper()
+	ctx := context.Background()
+	var events []*store.Event
+	for range n {
+		id := NewID()
+		events = append(events, &store.Event{ID: id, OrgID: inst.OrgID, InstanceID: inst.ID, Resource: "contacts", ObjectID: id,
+			Type: "CREATED", Date: r.clock.Now(), PollDate: r.clock.Now(), Status: "NEW", ProviderData: `{"CONTACT_ID":1}`})
+	}
+	url, _ := inst.ConfigValue(instance.KeyCallbackURL)
+	to := &Route{CallbackURL: url, Meta: Meta{OrgID: inst.OrgID, UserID: inst.UserID, InstanceID: inst.ID, InstanceName: inst.Name,
+		ElementKey: "insightly", HubKey: "crm"}}
+	err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CommitRun(ctx, &store.RunResult{InstanceID: inst.ID, Resource: "contacts", Events: events,
+			Window: &store.Window{From: r.clock.Now(), Start: r.clock.Now(), RunAt: r.clock.Now()}}); err != nil {
+			return err
+		}
+		_, err := r.outbox.Add(ctx, tx, to, "contacts", events, r.clock.Now())
+		return err
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// withEvents is an instance sending to rv with n events in one
+// notification waiting.
+func (r *rig) withEvents(rv *receiver, n int) (*store.Instance, int64) {
+	r.t.Helper()
+	inst, cb := r.instance(rv)
+	r.report(inst, n)
+	return inst, cb
 }
 
 func (r *rig) deliver(cbID int64) time.Duration {
 	r.t.Helper()
-	d, err := r.e.deliverOnce(context.Background(), cbID)
+	d, err := r.pipe.Drain(context.Background(), cbID)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -156,18 +222,19 @@ func (r *rig) callback(id int64) *store.Callback {
 	return cb
 }
 
-func (r *rig) notifications(v *instance.View) []*store.Notification {
+func (r *rig) notifications(v *store.Instance) []*store.Notification {
 	r.t.Helper()
-	ns, err := r.st.Notifications(context.Background(), r.caller.Org.ID, store.NotificationFilter{InstanceID: v.ID})
+	ns, err := r.st.Notifications(context.Background(), r.org.ID, store.NotificationFilter{InstanceID: v.ID})
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	slices.SortFunc(ns, func(a, b *store.Notification) int { return int(a.Seq - b.Seq) })
 	return ns
 }
 
 func TestRetriedUntilDelivered(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, sim.Config{Records: 3})
+	r := newRig(t)
 	rv := newReceiver(t, 503, 503, 200)
 	v, cb := r.withEvents(rv, 3)
 	if ns := r.notifications(v); len(ns) != 1 || ns[0].Status != store.NotificationCreated {
@@ -186,10 +253,10 @@ func TestRetriedUntilDelivered(t *testing.T) {
 		t.Fatalf("%d attempts before the retry was due", n)
 	}
 	r.clock.Advance(56 * time.Second)
-	if d := r.deliver(cb); d != deliverIdleBusy {
+	if d := r.deliver(cb); d != idleSleepBusy {
 		t.Errorf("after delivery: next in %s", d)
 	}
-	if d := r.deliver(cb); d != deliverIdle {
+	if d := r.deliver(cb); d != IdleSleep {
 		t.Errorf("idle: next in %s", d)
 	}
 	hits := rv.hits()
@@ -204,7 +271,7 @@ func TestRetriedUntilDelivered(t *testing.T) {
 	if c := r.callback(cb); c.State != store.CallbackActive || c.Failures != 0 {
 		t.Errorf("callback %+v", c)
 	}
-	evs, _ := r.st.Events(context.Background(), r.caller.Org.ID, store.EventFilter{InstanceID: v.ID})
+	evs, _ := r.st.Events(context.Background(), r.org.ID, store.EventFilter{InstanceID: v.ID})
 	for _, e := range evs {
 		if e.Status != "NOTIFIED" {
 			t.Errorf("event %s is %s", e.ID, e.Status)
@@ -217,8 +284,8 @@ func TestRetriedUntilDelivered(t *testing.T) {
 // for mid-run is sent too — each exactly once more.
 func TestBacklogInOrderAcrossPasses(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, sim.Config{Records: 3})
-	const failAt = 2*deliverBatch + 10 // the 139th request fails once
+	r := newRig(t)
+	const failAt = 2*batch + 10 // the 139th request fails once
 	script := make([]int, failAt)
 	for i := range script {
 		script[i] = http.StatusOK
@@ -227,9 +294,9 @@ func TestBacklogInOrderAcrossPasses(t *testing.T) {
 	v, cb := r.withEvents(rv, 1)
 	ctx := context.Background()
 	err := r.st.InTx(ctx, func(tx *store.Tx) error {
-		for i := range 4*deliverBatch - 1 {
+		for i := range 4*batch - 1 {
 			id := fmt.Sprintf("backlog-%03d", i)
-			n := &store.Notification{ID: id, OrgID: r.caller.Org.ID, InstanceID: v.ID, CallbackID: cb, Resource: "contacts",
+			n := &store.Notification{ID: id, OrgID: r.org.ID, InstanceID: v.ID, CallbackID: cb, Resource: "contacts",
 				Body: []byte(`{"id":"` + id + `"}`)}
 			if err := tx.InsertNotification(ctx, n, nil); err != nil {
 				return err
@@ -245,8 +312,8 @@ func TestBacklogInOrderAcrossPasses(t *testing.T) {
 	replayed := ns[5]
 	rv.mu.Lock()
 	rv.onHit = func(count int) {
-		if count == deliverBatch+20 { // mid-run, the early one delivered long ago
-			if _, err := r.e.Replay(ctx, r.caller.Org.ID, replayed.ID); err != nil {
+		if count == batch+20 { // mid-run, the early one delivered long ago
+			if _, err := r.outbox.Replay(ctx, r.org.ID, replayed.ID); err != nil {
 				t.Error(err)
 			}
 		}
@@ -298,7 +365,7 @@ func TestBacklogInOrderAcrossPasses(t *testing.T) {
 
 func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, sim.Config{Records: 3})
+	r := newRig(t)
 	rv := newReceiver(t, 410)
 	v, cb := r.withEvents(rv, 2)
 	r.deliver(cb)
@@ -306,9 +373,7 @@ func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
 		t.Fatalf("after a 410: %+v", c)
 	}
 	// Later notifications queue behind the suspension.
-	r.addContacts(25)
-	r.clock.Advance(61 * time.Second)
-	r.poll(v, "contacts")
+	r.report(v, 25)
 	ns := r.notifications(v)
 	for _, n := range ns {
 		if n.Status != store.NotificationQueued {
@@ -320,7 +385,7 @@ func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
 		t.Fatalf("%d attempts while suspended", n)
 	}
 	// Reactivate: the queue goes out, in order.
-	if err := r.st.InTx(context.Background(), func(tx *store.Tx) error { return tx.Reactivate(context.Background(), cb) }); err != nil {
+	if err := r.outbox.Reactivate(context.Background(), r.org.ID, cb); err != nil {
 		t.Fatal(err)
 	}
 	r.deliver(cb)
@@ -338,7 +403,7 @@ func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
 
 func TestDownForTheWholeScheduleThenReactivated(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, sim.Config{Records: 3})
+	r := newRig(t)
 	rv := newReceiver(t, 500, 502, 503, 504, 500, 500)
 	v, cb := r.withEvents(rv, 1)
 	var waits []time.Duration
@@ -356,10 +421,10 @@ func TestDownForTheWholeScheduleThenReactivated(t *testing.T) {
 	if c := r.callback(cb); c.State != store.CallbackSuspended || c.Failures != 6 || !strings.Contains(c.LastError, "500") {
 		t.Fatalf("callback after the schedule: %+v", c)
 	}
-	r.addContacts(3)
-	r.clock.Advance(61 * time.Second)
-	r.poll(v, "contacts")
-	r.st.InTx(context.Background(), func(tx *store.Tx) error { return tx.Reactivate(context.Background(), cb) })
+	r.report(v, 3)
+	if err := r.outbox.Reactivate(context.Background(), r.org.ID, cb); err != nil {
+		t.Fatal(err)
+	}
 	r.deliver(cb)
 	ns := r.notifications(v)
 	for _, n := range ns {
@@ -374,7 +439,7 @@ func TestDownForTheWholeScheduleThenReactivated(t *testing.T) {
 
 func TestRetryAfterAndTimeouts(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, sim.Config{Records: 3})
+	r := newRig(t)
 	rv := newReceiver(t, 429, 0, 200)
 	rv.header.Set("Retry-After", "120")
 	rv.hang = make(chan struct{})
@@ -400,7 +465,7 @@ func TestRetryAfterAndTimeouts(t *testing.T) {
 // A dead receiver never delays another callback.
 func TestDeadReceiverBesideHealthy(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, sim.Config{Records: 3})
+	r := newRig(t)
 	dead := newReceiver(t, 0, 0, 0, 0)
 	dead.hang = make(chan struct{})
 	defer close(dead.hang)
@@ -408,10 +473,10 @@ func TestDeadReceiverBesideHealthy(t *testing.T) {
 	_, deadCB := r.withEvents(dead, 1)
 	v, okCB := r.withEvents(healthy, 2)
 	done := make(chan struct{})
-	go func() { r.e.deliverOnce(context.Background(), deadCB); close(done) }()
+	go func() { r.pipe.Drain(context.Background(), deadCB); close(done) }()
 	start := time.Now()
 	okDone := make(chan struct{})
-	go func() { r.e.deliverOnce(context.Background(), okCB); close(okDone) }()
+	go func() { r.pipe.Drain(context.Background(), okCB); close(okDone) }()
 	for len(healthy.hits()) == 0 && time.Since(start) < 5*time.Second {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -1,19 +1,29 @@
-package jobs
+package poller
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
 )
 
-// quotaPause starts the pause reason of a poll whose account's daily
+// QuotaPause starts the pause reason of a poll whose account's daily
 // quota is spent.
-const quotaPause = "Insightly's daily API quota for this account is spent until "
+const QuotaPause = "Insightly's daily API quota for this account is spent until "
 
-// dueAt is when a poll runs next: the one rule, which the poll job and
+// pausedRecheck is how often a paused poll (its object refused with 403
+// or 404, usually a plan limit) tries again on its own; changing the
+// instance resumes it at once.
+const pausedRecheck = time.Hour
+
+// RetryDelay is how long a failed poll waits: doubling from 30 s with
+// consecutive failures, never longer than the interval itself.
+func RetryDelay(failures int, interval time.Duration) time.Duration {
+	d := 30 * time.Second << min(max(failures-1, 0), 10)
+	return min(d, interval)
+}
+
+// DueAt is when a poll runs next: the one rule, which the poll job and
 // the status both follow. quotaReset is when the account's spent daily
 // quota comes back (zero or past: not spent).
 //   - While the quota is spent: at its reset, and not before.
@@ -24,25 +34,18 @@ const quotaPause = "Insightly's daily API quota for this account is spent until 
 //     last attempt, or its interval if longer.
 //   - Failing: backing off from 30 s, doubling, up to the interval.
 //   - Otherwise: one interval after the last run began.
-func dueAt(p *store.Poll, quotaReset, now time.Time) time.Time {
+func DueAt(p *store.Poll, quotaReset, now time.Time) time.Time {
 	switch {
 	case quotaReset.After(now):
 		return quotaReset
 	case p.RunNow || p.LastRunAt.IsZero():
 		return now
-	case strings.HasPrefix(p.PausedReason, quotaPause):
+	case strings.HasPrefix(p.PausedReason, QuotaPause):
 		return p.LastRunAt
 	case p.PausedReason != "":
 		return p.LastRunAt.Add(max(p.Interval, pausedRecheck))
 	case p.Failures > 0:
-		return p.LastRunAt.Add(retryDelay(p.Failures, p.Interval))
+		return p.LastRunAt.Add(RetryDelay(p.Failures, p.Interval))
 	}
 	return p.LastRunAt.Add(p.Interval)
-}
-
-// shuttingDown tells a job cancelled because the process stops (River
-// cancels its work) from one that ran out of its own time (its timeout
-// is a deadline): the first resumes at once elsewhere, the second failed.
-func shuttingDown(ctx context.Context) bool {
-	return errors.Is(ctx.Err(), context.Canceled)
 }

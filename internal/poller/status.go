@@ -1,4 +1,4 @@
-package jobs
+package poller
 
 import (
 	"context"
@@ -88,19 +88,19 @@ func stamp(t time.Time) string {
 }
 
 // Status describes an instance's polling.
-func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceStatus, error) {
-	st := e.cfg.Store
+func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceStatus, error) {
+	st := s.Store
 	out := &InstanceStatus{InstanceID: inst.ID, Valid: inst.Valid, InvalidReason: inst.InvalidReason,
 		EventsEnabled: inst.EventsEnabled, Disabled: inst.Disabled, Polls: []PollStatus{}}
-	var quotaReset time.Time // as the poll job reads it (dueAt)
+	var quotaReset time.Time // as Check reads it
 	if inst.Account != "" {
 		q, err := st.AccountQuota(ctx, inst.Account)
 		if err != nil {
 			return nil, err
 		}
 		quotaReset = q.ResetAt
-		out.Quota = &QuotaStatus{Account: inst.Account, MetricsLabel: e.cfg.Metrics.AccountLabel(inst.Account), Limit: q.Limit, Remaining: q.Remaining}
-		if q.ResetAt.After(e.cfg.Now()) {
+		out.Quota = &QuotaStatus{Account: inst.Account, MetricsLabel: s.Metrics.AccountLabel(inst.Account), Limit: q.Limit, Remaining: q.Remaining}
+		if q.ResetAt.After(s.now()) {
 			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
 		}
 	}
@@ -122,10 +122,10 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 				Records: p.LastRun.Records, Events: map[string]int{"CREATED": p.LastRun.Created, "UPDATED": p.LastRun.Updated}}
 		}
 		if inst.Valid && !inst.Disabled && inst.EventsEnabled {
-			ps.NextRunAt = stamp(dueAt(p, quotaReset, e.cfg.Now()))
+			ps.NextRunAt = stamp(DueAt(p, quotaReset, s.now()))
 		}
-		if t, err := e.target(inst, p.Resource); err == nil && t.Config.Config.Deletes.Enabled {
-			d := t.Config.Config.Deletes
+		if c, err := compiled(inst, p.Resource); err == nil && c.Config.Deletes.Enabled {
+			d := c.Config.Deletes
 			ps.Deletes = &DeleteStatus{EveryMinutes: int64(d.Interval / time.Minute), LastScanAt: stamp(p.LastScanAt), LastScan: p.LastScanNote}
 			if !p.LastScanAt.IsZero() {
 				ps.Deletes.NextScanAt = stamp(p.LastScanAt.Add(d.Interval))
@@ -134,38 +134,4 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*InstanceSta
 		out.Polls = append(out.Polls, ps)
 	}
 	return out, nil
-}
-
-// RunNow asks for a run of one resource ("" for all) now, optionally
-// backfilling from a date, and wakes the jobs. It returns how many
-// resources it asked.
-func (e *Engine) RunNow(ctx context.Context, inst *store.Instance, resource string, backfill time.Time) (int, error) {
-	n := 0
-	err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if n, err = tx.RequestRun(ctx, inst.ID, resource, backfill, e.cfg.Now()); err != nil || n == 0 {
-			return err
-		}
-		polls, err := tx.PollsOf(ctx, inst.ID)
-		if err != nil {
-			return err
-		}
-		for _, p := range polls {
-			if resource == "" || p.Resource == resource {
-				if err := e.ensureJob(ctx, tx, p); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return n, err
-}
-
-// Polls adapts the engine to the API's polling endpoints.
-type Polls struct{ *Engine }
-
-// Status implements api.Polls.
-func (p Polls) Status(ctx context.Context, inst *store.Instance) (any, error) {
-	return p.Engine.Status(ctx, inst)
 }
