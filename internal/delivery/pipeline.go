@@ -75,6 +75,11 @@ type Pipeline struct {
 	cfg    Config
 	log    *slog.Logger
 	wakers wakers
+
+	// Set by tests: a run's budget (default Budget), and a hook run
+	// before each pass is recorded (to make recording slow).
+	budget    time.Duration
+	recording func()
 }
 
 // NewPipeline fills in cfg's defaults.
@@ -96,7 +101,7 @@ func NewPipeline(cfg Config) *Pipeline {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Pipeline{cfg: cfg, log: log}
+	return &Pipeline{cfg: cfg, log: log, budget: Budget}
 }
 
 // Wake tells the run draining a callback in this process, if any, that
@@ -132,7 +137,7 @@ type run struct {
 }
 
 func (p *Pipeline) newRun(callbackID int64) *run {
-	r := &run{p: p, callbackID: callbackID, deadline: time.Now().Add(Budget), idle: IdleSleep,
+	r := &run{p: p, callbackID: callbackID, deadline: time.Now().Add(p.budget), idle: IdleSleep,
 		targets: targets{store: p.cfg.Store, instances: p.cfg.Instances}}
 	r.wake, r.unlisten = p.wakers.listen(callbackID)
 	return r
@@ -307,6 +312,9 @@ func (p *Pipeline) sendPass(ctx context.Context, cb *store.Callback, pending []*
 func (p *Pipeline) record(ctx context.Context, pending []*store.Notification, results []Result, at time.Time) error {
 	if len(pending) == 0 {
 		return nil
+	}
+	if p.recording != nil {
+		p.recording()
 	}
 	record := make([]store.AttemptResult, len(pending))
 	for i, n := range pending {

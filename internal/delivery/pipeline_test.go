@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/pollhook/pollhook/internal/fair"
 	"github.com/pollhook/pollhook/internal/instance"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
@@ -490,4 +492,84 @@ func TestDeadReceiverBesideHealthy(t *testing.T) {
 			t.Errorf("%s: %s", n.ID, n.Status)
 		}
 	}
+}
+
+// Every way a run ends leaves nothing behind: each attempt the receiver
+// saw is recorded by the time Drain returns (no pass is still being
+// written), and the run's place in its organization's cap is given back.
+func TestDrainLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	orgs := fair.NewOrgs(1)
+	r.pipe.cfg.Orgs = orgs
+	ctx := context.Background()
+	check := func(step string, rv *receiver, inst *store.Instance) {
+		t.Helper()
+		if n := orgs.Count(r.org.ID, fair.Deliver); n != 0 {
+			t.Errorf("%s: %d deliveries still counted", step, n)
+		}
+		recorded := 0
+		for _, n := range r.notifications(inst) {
+			as, err := r.st.Attempts(ctx, n.Seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recorded += len(as)
+		}
+		if hits := len(rv.hits()); recorded != hits {
+			t.Errorf("%s: the receiver saw %d attempts, %d are recorded", step, hits, recorded)
+		}
+	}
+
+	// Passes recorded while the next is sent, then a failure: the run
+	// waits for the pass being recorded before it records the failure.
+	script := make([]int, 2*batch+3)
+	for i := range script {
+		script[i] = http.StatusOK
+	}
+	rv := newReceiver(t, append(script, http.StatusServiceUnavailable)...)
+	inst, cb := r.instance(rv)
+	r.report(inst, 10*(2*batch+10)) // 10 events to a notification
+	if d := r.deliver(cb); d != 8*time.Second {
+		t.Errorf("after the failure: sleep %s", d)
+	}
+	check("failed after pipelined passes", rv, inst)
+	if c := r.callback(cb); c.State != store.CallbackRetrying {
+		t.Errorf("callback %s after a 503", c.State)
+	}
+	r.deliver(cb) // not due: ends at once
+	check("retry not due", rv, inst)
+	r.clock.Advance(8 * time.Second)
+	if d := r.deliver(cb); d != idleSleepBusy {
+		t.Errorf("drained: sleep %s", d)
+	}
+	check("drained", rv, inst)
+
+	// The cap refused: nothing sent, nothing counted.
+	release, _ := orgs.TryAcquire(r.org.ID, fair.Deliver)
+	r.report(inst, 1)
+	if d := r.deliver(cb); d < fair.OrgCapDelay || len(rv.hits()) != 2*batch+10+1 {
+		t.Errorf("over the cap: sleep %s, %d hits", d, len(rv.hits()))
+	}
+	release()
+	check("over the cap", rv, inst)
+
+	// Gone: the job ends, and says so.
+	if _, err := r.pipe.Drain(ctx, cb+1000); !errors.Is(err, ErrCallbackGone) {
+		t.Errorf("a callback that does not exist: %v", err)
+	}
+	check("gone", rv, inst)
+
+	// The budget runs out while a pass is being recorded (slowly): the run
+	// ends by the loop's own exit, and still waits for it.
+	r.pipe.budget, r.pipe.recording = 50*time.Millisecond, func() { time.Sleep(150 * time.Millisecond) }
+	r.report(inst, 10*3*batch)
+	hits := len(rv.hits())
+	if d := r.deliver(cb); d != 0 {
+		t.Errorf("budget spent: sleep %s, want 0 (resume at once)", d)
+	}
+	if len(rv.hits()) <= hits || len(rv.hits()) >= hits+3*batch {
+		t.Errorf("budget spent: %d sent of %d", len(rv.hits())-hits, 3*batch)
+	}
+	check("budget spent", rv, inst)
 }

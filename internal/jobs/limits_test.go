@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,37 +9,6 @@ import (
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/store"
 )
-
-// A refresh interval stored before it was bounded (a week) is clamped to
-// the bound, and minutes × unit saturates instead of overflowing: the
-// value that once made an instance poll every 52 s now polls weekly.
-func TestDesiredIntervalClamped(t *testing.T) {
-	t.Parallel()
-	def := string(insightly.NewElement(insightly.Options{}).DefaultPollerConfig())
-	week := 7 * 24 * time.Hour
-	for _, tc := range []struct {
-		stored string
-		unit   time.Duration
-		want   time.Duration
-	}{
-		{"5", time.Minute, 5 * time.Minute},
-		{"10080", time.Minute, week},
-		{"10081", time.Minute, week},
-		{"153722867280912931", time.Minute, week},
-		{"99999999999999999999999", time.Minute, week},
-		{"153722867280912931", time.Second, 10080 * time.Second},
-		{"10080", 1000 * time.Hour, math.MaxInt64},
-		{"0", time.Minute, 15 * time.Minute},
-		{"often", time.Minute, 15 * time.Minute},
-	} {
-		in := &store.Instance{EventsEnabled: true}
-		setConfig(in, def, tc.stored)
-		_, got, err := desired(in, tc.unit)
-		if err != nil || got != tc.want {
-			t.Errorf("desired(%q, %s) = %s, %v; want %s", tc.stored, tc.unit, got, err, tc.want)
-		}
-	}
-}
 
 // Polls timed from an out-of-bound interval before the upgrade (every
 // 52 s) take the clamped interval at the next reconcile, which runs at

@@ -12,46 +12,20 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pollhook/pollhook/internal/instance"
-	"github.com/pollhook/pollhook/internal/pollconfig"
+	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
 var _ instance.Scheduler = (*Engine)(nil)
 
-// desired is what an instance should poll: its resources and interval,
-// or nothing when events are off or the instance is disabled.
-func desired(in *store.Instance, unit time.Duration) ([]string, time.Duration, error) {
-	if !in.EventsEnabled || in.Disabled {
-		return nil, 0, nil
-	}
-	raw, ok := in.ConfigValue(instance.KeyPollerConfig)
-	if !ok {
-		return nil, 0, nil
-	}
-	pc, err := pollconfig.Parse([]byte(raw), nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	return pc.Names(), instance.PollInterval(in, unit), nil
-}
-
 // InstanceSaved makes the instance's polls match its configuration, in the
-// caller's transaction: polls are added (starting now: no backfill),
-// re-timed or removed, and every remaining poll has a live job. A job whose
+// caller's transaction (poller.Sync), and gives every remaining poll a
+// live job. A job whose
 // poll is removed cancels itself when it next wakes; one whose interval
 // changed is woken now to take the new interval.
 func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Instance) error {
-	resources, interval, err := desired(in, e.cfg.IntervalUnit)
+	polls, removed, err := poller.Sync(ctx, tx, in, e.cfg.IntervalUnit, e.cfg.Now())
 	if err != nil {
-		return err
-	}
-	polls, removed, err := tx.SyncPolls(ctx, in.ID, resources, interval, e.cfg.Now())
-	if err != nil {
-		return err
-	}
-	// A change is a reason to try paused polls again (new credentials, a
-	// plan upgrade the operator just made…).
-	if err := tx.ResumePolls(ctx, in.ID); err != nil {
 		return err
 	}
 	for _, p := range polls {
@@ -186,7 +160,7 @@ func (e *Engine) retimeUnboundedIntervals(ctx context.Context) error {
 			} else if err != nil {
 				return err
 			}
-			resources, interval, err := desired(in, e.cfg.IntervalUnit)
+			resources, interval, err := poller.Wanted(in, e.cfg.IntervalUnit)
 			if err != nil || len(resources) == 0 {
 				return nil // nothing to poll, or a configuration whose polls report why they cannot run
 			}

@@ -1,0 +1,44 @@
+package poller
+
+import (
+	"context"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/pollconfig"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// Wanted is what an instance should poll: its resources and their
+// interval (the refresh interval in units of unit), or nothing when
+// events are off or the instance is disabled.
+func Wanted(in *store.Instance, unit time.Duration) ([]string, time.Duration, error) {
+	if !in.EventsEnabled || in.Disabled {
+		return nil, 0, nil
+	}
+	raw, ok := in.ConfigValue(instance.KeyPollerConfig)
+	if !ok {
+		return nil, 0, nil
+	}
+	pc, err := pollconfig.Parse([]byte(raw), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	return pc.Names(), instance.PollInterval(in, unit), nil
+}
+
+// Sync makes an instance's polls match its configuration, in the
+// caller's transaction: polls are added (their cursor starts now: no
+// backfill), re-timed or removed. A change is a reason to try paused
+// polls again (new credentials, a plan upgrade the operator just
+// made…), so they resume. It returns the polls kept and removed.
+func Sync(ctx context.Context, tx *store.Tx, in *store.Instance, unit time.Duration, now time.Time) (kept, removed []*store.Poll, err error) {
+	resources, interval, err := Wanted(in, unit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if kept, removed, err = tx.SyncPolls(ctx, in.ID, resources, interval, now); err != nil {
+		return nil, nil, err
+	}
+	return kept, removed, tx.ResumePolls(ctx, in.ID)
+}
