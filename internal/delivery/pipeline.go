@@ -97,11 +97,7 @@ func NewPipeline(cfg Config) *Pipeline {
 	if cfg.Sender == nil {
 		cfg.Sender = NewSender(false, 0)
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Pipeline{cfg: cfg, log: log, budget: Budget}
+	return &Pipeline{cfg: cfg, log: cmp.Or(cfg.Log, slog.New(slog.DiscardHandler)), budget: Budget}
 }
 
 // Wake tells the run draining a callback in this process, if any, that

@@ -215,6 +215,19 @@ func (r *rig) deliver(cbID int64) time.Duration {
 	return d
 }
 
+// allDelivered checks that every notification of an instance is
+// delivered, and says how many there are.
+func (r *rig) allDelivered(v *store.Instance) int {
+	r.t.Helper()
+	ns := r.notifications(v)
+	for _, n := range ns {
+		if n.Status != store.NotificationDelivered {
+			r.t.Errorf("notification %s is %s, want delivered", n.ID, n.Status)
+		}
+	}
+	return len(ns)
+}
+
 func (r *rig) callback(id int64) *store.Callback {
 	r.t.Helper()
 	cb, err := r.st.GetCallback(context.Background(), 0, id)
@@ -358,11 +371,7 @@ func TestBacklogInOrderAcrossPasses(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("deliveries (%d):\n%v\nwant (%d):\n%v", len(got), got, len(want), want)
 	}
-	for _, n := range r.notifications(v) {
-		if n.Status != store.NotificationDelivered {
-			t.Errorf("%s is %s at the end", n.ID, n.Status)
-		}
-	}
+	r.allDelivered(v)
 }
 
 func TestGoneSuspendsAndReactivationDeliversInOrder(t *testing.T) {
@@ -428,14 +437,8 @@ func TestDownForTheWholeScheduleThenReactivated(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.deliver(cb)
-	ns := r.notifications(v)
-	for _, n := range ns {
-		if n.Status != store.NotificationDelivered {
-			t.Errorf("%s is %s after reactivation", n.ID, n.Status)
-		}
-	}
-	if len(ns) != 2 {
-		t.Errorf("%d notifications", len(ns))
+	if n := r.allDelivered(v); n != 2 {
+		t.Errorf("%d notifications", n)
 	}
 }
 
@@ -487,11 +490,7 @@ func TestDeadReceiverBesideHealthy(t *testing.T) {
 	}
 	<-okDone
 	<-done
-	for _, n := range r.notifications(v) {
-		if n.Status != store.NotificationDelivered {
-			t.Errorf("%s: %s", n.ID, n.Status)
-		}
-	}
+	r.allDelivered(v)
 }
 
 // Every way a run ends leaves nothing behind: each attempt the receiver
