@@ -1,7 +1,10 @@
-// Package delivery turns events into Cloud Elements notifications, signs
-// them and sends them: the envelope, the signatures, the HTTP sender with
-// its SSRF guard, and the retry schedule. Queueing and retrying per
-// callback runs in package jobs, on the outbox in the store.
+// Package delivery turns events into Cloud Elements notifications and
+// delivers them: the outbox each callback's notifications wait in (held
+// while it is suspended, replayed, reactivated), the pipeline that drains
+// a callback in order with retries and suspension, the envelope, the
+// signatures, the retry schedule and the SSRF-guarded sender. When a
+// callback's queue is drained is package jobs' business: one job per
+// callback calls Pipeline.Drain.
 package delivery
 
 import (

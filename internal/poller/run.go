@@ -1,8 +1,10 @@
-// Package poller runs one poll of one (instance, resource): it renders the
-// window into the resource's URL, reads every matching record through the
-// element, decides which changed, and commits the events, the dedupe state
-// and the new cursor in one transaction. Scheduling runs is package jobs'
-// business.
+// Package poller polls one (instance, resource): Service decides whether
+// a poll is due (DueAt), runs it, and what its outcome means (Judge);
+// Runner works through its window: it renders the window into the
+// resource's query, reads every matching record through the element,
+// decides which changed, and commits the events, the per-record state,
+// the notifications and the new cursor page by page. Scheduling the runs
+// is package jobs' business.
 package poller
 
 import (

@@ -8,7 +8,10 @@ import (
 	"github.com/pollhook/pollhook/internal/store"
 )
 
-// Status describes an instance's polling (package poller's view).
+// The engine serves the API's polling endpoints (api.Polls): the status
+// is package poller's view; a run asked for wakes the poll's job.
+
+// Status describes an instance's polling.
 func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*poller.InstanceStatus, error) {
 	return e.polls.Status(ctx, inst)
 }
