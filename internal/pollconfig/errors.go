@@ -16,7 +16,9 @@ const Key = "event.poller.configuration"
 // whose message names Field, the full dotted path of the offending value
 // ("event.poller.configuration.contacts.datesConfiguration.updatedDateFormat"),
 // so that a client can find the mistake in a configuration of many
-// resources without guessing.
+// resources without guessing. The instance API lists it among its field
+// errors as "configuration." + Field, the path as the request body holds
+// it (docs/api.md, "Field errors").
 type Error struct {
 	// Field is the dotted path of the offending value, starting with Key.
 	// A problem with the JSON as a whole or with a resource name is
