@@ -112,7 +112,14 @@ var str = map[string]any{"type": "string"}
 
 var schemas = map[string]any{
 	"Error": map[string]any{"type": "object", "required": []string{"requestId", "message"},
-		"properties": map[string]any{"requestId": str, "message": str}},
+		"properties": map[string]any{"requestId": str, "message": str,
+			"errors": map[string]any{"type": "array", "minItems": 1,
+				"description": "present when the request was refused for its fields: every problem found, in order; " +
+					"message is the first one's \"field: message\". field is the dotted path of the value in the request body " +
+					"(name, tags[2], element.key, configuration.<key>, configuration.event.poller.configuration.<resource>.<key>…); " +
+					"configuration keys contain dots themselves, so match the path rather than split it",
+				"items": map[string]any{"type": "object", "required": []string{"field", "message"},
+					"properties": map[string]any{"field": str, "message": str}}}}},
 	"InstanceInput": map[string]any{"type": "object", "properties": map[string]any{
 		"element": map[string]any{"type": "object", "properties": map[string]any{"key": str, "id": map[string]any{"type": []string{"integer", "string"}}}},
 		"name":    str,

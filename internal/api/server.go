@@ -192,10 +192,14 @@ type httpError struct {
 func (e *httpError) Error() string   { return e.msg }
 func (e *httpError) HTTPStatus() int { return e.status }
 
-// errorBody is every error's JSON, as Cloud Elements answers.
+// errorBody is every error's JSON, as Cloud Elements answers, plus the
+// list of field errors when the request was refused for its fields:
+// message is then the first entry's "field: message", as before the list
+// existed, so Cloud Elements clients see no change.
 type errorBody struct {
-	RequestID string `json:"requestId"`
-	Message   string `json:"message"`
+	RequestID string                `json:"requestId"`
+	Message   string                `json:"message"`
+	Errors    []instance.FieldError `json:"errors,omitempty"`
 }
 
 // fail answers err. Errors that carry a status say what went wrong; any
@@ -212,7 +216,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("internal error", "requestId", reqID, "err", err)
 		msg = "internal error; quote request " + reqID + " when reporting it"
 	}
-	writeJSON(w, status, errorBody{RequestID: reqID, Message: msg})
+	body := errorBody{RequestID: reqID, Message: msg}
+	var ie *instance.Error
+	if status >= 400 && status < 500 && errors.As(err, &ie) && len(ie.Fields) > 0 {
+		body.Errors = ie.Fields
+	}
+	writeJSON(w, status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -84,84 +84,122 @@ func parseBool(field, v string) (bool, error) {
 
 // checkConfig validates a complete configuration and normalises it in
 // place: defaults filled in, numbers and JSON in canonical form, a
-// signature key generated when events are on and none was given.
+// signature key generated when events are on and none was given. Every
+// problem it finds is reported together (see problems); only a size
+// limit, checked before anything parses the values, stops it at once.
 func (s *Service) checkConfig(ctx context.Context, el element.Element, cfg map[string]string) error {
 	if err := s.checkSizes(cfg); err != nil {
 		return err
 	}
+	var p problems
 	for _, key := range sortedKeys(cfg) {
 		if strings.HasPrefix(key, "event.") && !slices.Contains(eventKeys, key) {
 			msg := "is not a Cloud Elements event key"
 			if near, ok := suggest.Closest(key, eventKeys); ok {
 				msg += "; did you mean " + near + "?"
 			}
-			return invalid("configuration."+key, "%s", msg)
+			p.add(invalid("configuration."+key, "%s", msg))
 		}
 	}
 	if _, err := el.Open(cfg); err != nil {
-		var ee *element.Error
-		if errors.As(err, &ee) {
-			return &Error{Status: ee.Status, Message: ee.Message}
+		if err := p.add(elementError(err)); err != nil {
+			return err
 		}
-		return err
 	}
 	enabled, err := parseBool("configuration."+KeyEventsEnabled, cfg[KeyEventsEnabled])
 	if err != nil {
-		return err
-	}
-	if _, ok := cfg[KeyEventsEnabled]; ok {
+		p.add(err)
+	} else if _, ok := cfg[KeyEventsEnabled]; ok {
 		cfg[KeyEventsEnabled] = strconv.FormatBool(enabled)
 	}
 	if v, ok := cfg[KeyVendorType]; ok && v != "polling" {
-		return invalid("configuration."+KeyVendorType, "%q is not supported: the %s element supports polling events only", v, el.Info().Name)
+		p.add(invalid("configuration."+KeyVendorType, "%q is not supported: the %s element supports polling events only", v, el.Info().Name))
 	}
 	if v, ok := cfg[KeyNotificationType]; ok && v != "webhook" {
-		return invalid("configuration."+KeyNotificationType, "%q is not supported: notifications are delivered by webhook", v)
+		p.add(invalid("configuration."+KeyNotificationType, "%q is not supported: notifications are delivered by webhook", v))
 	}
 	if u, ok := cfg[KeyCallbackURL]; ok {
-		if err := s.checkCallback(ctx, u); err != nil {
+		if err := p.add(s.checkCallback(ctx, u)); err != nil {
 			return err
 		}
 	} else if enabled {
-		return invalid("configuration."+KeyCallbackURL, "is required when %s is true", KeyEventsEnabled)
+		p.add(invalid("configuration."+KeyCallbackURL, "is required when %s is true", KeyEventsEnabled))
 	}
 	if v, ok := cfg[KeyRefreshInterval]; ok {
 		n, err := refreshInterval(v)
 		if err != nil {
-			return err
+			p.add(err)
+		} else {
+			cfg[KeyRefreshInterval] = strconv.Itoa(n)
 		}
-		cfg[KeyRefreshInterval] = strconv.Itoa(n)
 	} else if enabled {
 		cfg[KeyRefreshInterval] = strconv.Itoa(RefreshIntervalDefault)
 	}
 	if v, ok := cfg[KeyPollerConfig]; ok || enabled {
-		raw := json.RawMessage(v)
-		if !ok {
-			raw = json.RawMessage("{}")
-		}
-		pc, err := parsePollerConfig(raw, el)
-		if err != nil {
+		if err := p.add(checkPollerConfig(el, cfg, v, ok)); err != nil {
 			return err
 		}
-		for _, name := range pc.Names() {
-			c, err := pc.Resources[name].Compile()
-			if err != nil {
-				return err
-			}
-			if hub := el.Info().Hub; c.Hub != hub {
-				return invalid("configuration."+KeyPollerConfig+"."+name+".url", "polls the %q hub, but %s serves /hubs/%s/", c.Hub, el.Info().Name, hub)
-			}
-		}
-		canon, err := pc.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		cfg[KeyPollerConfig] = string(canon)
+	}
+	if err := p.err(); err != nil {
+		return err
 	}
 	if enabled && strings.TrimSpace(cfg[KeySignatureKey]) == "" {
 		cfg[KeySignatureKey] = auth.NewSecret()
 	}
 	return s.checkKeyCount(cfg)
+}
+
+// checkPollerConfig parses event.poller.configuration (v, or the
+// element's default when !given), checks that every resource polls the
+// element's hub, and stores its canonical form in cfg.
+func checkPollerConfig(el element.Element, cfg map[string]string, v string, given bool) error {
+	raw := json.RawMessage(v)
+	if !given {
+		raw = json.RawMessage("{}")
+	}
+	pc, err := parsePollerConfig(raw, el)
+	if err != nil {
+		return err
+	}
+	var p problems
+	for _, name := range pc.Names() {
+		c, err := pc.Resources[name].Compile()
+		if err != nil {
+			if err := p.add(pollerError(err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if hub := el.Info().Hub; c.Hub != hub {
+			p.add(invalid("configuration."+KeyPollerConfig+"."+name+".url", "polls the %q hub, but %s serves /hubs/%s/", c.Hub, el.Info().Name, hub))
+		}
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	canon, err := pc.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	cfg[KeyPollerConfig] = string(canon)
+	return nil
+}
+
+// elementError turns the element's refusal of a configuration into an
+// *Error. Elements word a refusal about a key "configuration.<key>:
+// <problem>", which becomes a field error on that key.
+func elementError(err error) error {
+	var ee *element.Error
+	if !errors.As(err, &ee) {
+		return err
+	}
+	if ee.Status == http.StatusBadRequest {
+		field, msg, ok := strings.Cut(ee.Message, ": ")
+		if ok && strings.HasPrefix(field, "configuration.") && !strings.ContainsAny(field, " \t\n") {
+			return invalid(field, "%s", msg)
+		}
+	}
+	return &Error{Status: ee.Status, Message: ee.Message}
 }
 
 // parsePollerConfig reads event.poller.configuration. A missing one means
@@ -174,13 +212,29 @@ func parsePollerConfig(raw json.RawMessage, el element.Element) (*pollconfig.Con
 	}
 	pc, err := pollconfig.Parse(raw, defaults)
 	if err != nil {
-		var pe *pollconfig.Error
-		if errors.As(err, &pe) {
-			return nil, invalid("configuration."+pe.Field, "%s", pe.Message)
-		}
-		return nil, invalid("configuration."+KeyPollerConfig, "%v", err)
+		return nil, pollerError(err)
 	}
 	return pc, nil
+}
+
+// pollerError turns pollconfig's errors into field errors: each one's
+// Field, which starts with event.poller.configuration, prefixed with
+// "configuration.".
+func pollerError(err error) error {
+	var pes pollconfig.Errors
+	var pe *pollconfig.Error
+	switch {
+	case errors.As(err, &pes):
+	case errors.As(err, &pe):
+		pes = pollconfig.Errors{pe}
+	default:
+		return invalid("configuration."+KeyPollerConfig, "%v", err)
+	}
+	fields := make([]FieldError, len(pes))
+	for i, e := range pes {
+		fields[i] = FieldError{Field: "configuration." + e.Field, Message: e.Message}
+	}
+	return fieldsError(fields...)
 }
 
 // verify checks the credentials against the upstream and names its account.

@@ -229,17 +229,23 @@ func cleanTags(tags []string) ([]string, error) {
 		return nil, invalid("tags", "has %d tags; at most %d", len(tags), maxTags)
 	}
 	out := []string{}
+	var p problems
 	for i, t := range tags {
 		c := sanitize(t)
 		switch {
 		case c == "":
-			return nil, invalid(fmt.Sprintf("tags[%d]", i), "is empty (after removing HTML)")
+			p.add(invalid(fmt.Sprintf("tags[%d]", i), "is empty (after removing HTML)"))
+			continue
 		case utf8.RuneCountInString(c) > maxTag:
-			return nil, invalid(fmt.Sprintf("tags[%d]", i), "is longer than %d characters", maxTag)
+			p.add(invalid(fmt.Sprintf("tags[%d]", i), "is longer than %d characters", maxTag))
+			continue
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)
 		}
+	}
+	if err := p.err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -66,26 +68,28 @@ func (s *Service) checkSizes(cfg map[string]string) error {
 	if err := s.checkKeyCount(cfg); err != nil {
 		return err
 	}
+	var p problems
 	for _, k := range sortedKeys(cfg) {
 		if len(k) > MaxConfigKeyBytes {
-			return invalid("configuration", "key %q… is %d bytes long; at most %d", k[:40], len(k), MaxConfigKeyBytes)
+			p.add(invalid("configuration", "key %q… is %d bytes long; at most %d", k[:40], len(k), MaxConfigKeyBytes))
+			continue
 		}
 		max := MaxConfigValueBytes
 		if k == KeyPollerConfig {
 			max = pollconfig.MaxBytes
 		}
 		if n := len(cfg[k]); n > max {
-			return invalid("configuration."+k, "is %d bytes; at most %d (%d KiB)", n, max, max>>10)
+			p.add(invalid("configuration."+k, "is %d bytes; at most %d (%d KiB)", n, max, max>>10))
 		}
 	}
-	if v, ok := cfg[KeyPollerConfig]; ok {
+	if v, ok := cfg[KeyPollerConfig]; ok && len(v) <= pollconfig.MaxBytes {
 		// A configuration Count cannot read is reported by the full parse.
 		if n, err := pollconfig.Count(json.RawMessage(v)); err == nil && n > s.maxResources() {
-			return invalid("configuration."+KeyPollerConfig, "has %d resources; this server allows at most %d per instance (--max-resources-per-instance)",
-				n, s.maxResources())
+			p.add(invalid("configuration."+KeyPollerConfig, "has %d resources; this server allows at most %d per instance (--max-resources-per-instance)",
+				n, s.maxResources()))
 		}
 	}
-	return nil
+	return p.err()
 }
 
 // checkKeyCount bounds the number of configuration keys: first as sent,
@@ -150,7 +154,8 @@ func (s *Service) checkInstanceCount(ctx context.Context, q interface {
 		return err
 	}
 	if n >= max {
-		return invalid("organization", "is at its limit of instances: this server allows at most %d per organization (--max-instances-per-org)", max)
+		// Not a field of the request: no Fields, and nothing else is checked.
+		return &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("organization: is at its limit of instances: this server allows at most %d per organization (--max-instances-per-org)", max)}
 	}
 	return nil
 }

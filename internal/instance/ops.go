@@ -58,16 +58,23 @@ func (s *Service) element(pathKey string, ref *elementRef) (element.Element, err
 // plainConfig reads a body's configuration into strings. current are the
 // stored values: a secret sent back as ******** (as a client
 // round-tripping a GET would) keeps its value. literal are the keys the
-// body gave a value of its own (not the mask, not null).
+// body gave a value of its own (not the mask, not null). When some keys
+// are refused (a field error listing them all), cfg still holds the
+// others, so that they can be checked too.
 func plainConfig(raw map[string]json.RawMessage, current map[string]string) (cfg map[string]string, removed []string, literal map[string]bool, err error) {
 	cfg, literal = map[string]string{}, map[string]bool{}
+	var p problems
 	for _, key := range sortedRawKeys(raw) {
 		if strings.HasPrefix(key, "pollhook.") {
-			return nil, nil, nil, invalid("configuration."+key, "keys starting with pollhook. are reserved")
+			p.add(invalid("configuration."+key, "keys starting with pollhook. are reserved"))
+			continue
 		}
 		v, present, err := configValue(key, raw[key], key == KeyPollerConfig)
 		if err != nil {
-			return nil, nil, nil, err
+			if err := p.add(err); err != nil {
+				return nil, nil, nil, err
+			}
+			continue
 		}
 		switch {
 		case !present:
@@ -75,14 +82,15 @@ func plainConfig(raw map[string]json.RawMessage, current map[string]string) (cfg
 		case v == Mask:
 			old, ok := current[key]
 			if !ok {
-				return nil, nil, nil, invalid("configuration."+key, "is %s, which stands for a stored secret, but none is stored", Mask)
+				p.add(invalid("configuration."+key, "is %s, which stands for a stored secret, but none is stored", Mask))
+				continue
 			}
 			cfg[key] = old
 		default:
 			cfg[key], literal[key] = v, true
 		}
 	}
-	return cfg, removed, literal, nil
+	return cfg, removed, literal, p.err()
 }
 
 func sortedRawKeys(m map[string]json.RawMessage) []string {
@@ -145,23 +153,32 @@ func (s *Service) Create(ctx context.Context, c Caller, pathKey string, body []b
 	if err := s.checkInstanceCount(ctx, s.Store, c.Org.ID); err != nil {
 		return nil, err
 	}
+	// The name, the tags and the configuration are checked independently,
+	// and every problem reported together; the credentials are checked
+	// with the upstream only once the rest is valid.
+	var p problems
 	name := el.Info().Name + " instance"
 	if in.Name != nil {
-		if name, err = cleanName(*in.Name); err != nil {
+		var err error
+		if name, err = cleanName(*in.Name); p.add(err) != nil {
 			return nil, err
 		}
 	}
 	tags := []string{}
 	if in.Tags != nil {
-		if tags, err = cleanTags(*in.Tags); err != nil {
+		var err error
+		if tags, err = cleanTags(*in.Tags); p.add(err) != nil {
 			return nil, err
 		}
 	}
 	cfg, _, _, err := plainConfig(in.Configuration, nil)
-	if err != nil {
+	if p.add(err) != nil {
 		return nil, err
 	}
-	if err := s.checkConfig(ctx, el, cfg); err != nil {
+	if err := p.addNew(s.checkConfig(ctx, el, cfg)); err != nil {
+		return nil, err
+	}
+	if err := p.err(); err != nil {
 		return nil, err
 	}
 	id, err := s.verify(ctx, el, cfg)
@@ -227,29 +244,36 @@ func (s *Service) Update(ctx context.Context, c Caller, id int64, body []byte, p
 				return nil, nil, invalid("element", "an instance cannot change element (it is %s)", inst.ElementKey)
 			}
 		}
-		var err error
+		var p problems
 		if in.Name != nil {
-			if inst.Name, err = cleanName(*in.Name); err != nil {
+			name, err := cleanName(*in.Name)
+			if p.add(err) != nil {
 				return nil, nil, err
 			}
+			inst.Name = name
 		} else if !patch {
-			return nil, nil, invalid("name", "is required in a PUT, which replaces the instance; use PATCH to change parts")
+			p.add(invalid("name", "is required in a PUT, which replaces the instance; use PATCH to change parts"))
 		}
 		if in.Tags != nil {
-			if inst.Tags, err = cleanTags(*in.Tags); err != nil {
+			tags, err := cleanTags(*in.Tags)
+			if p.add(err) != nil {
 				return nil, nil, err
 			}
+			inst.Tags = tags
 		} else if !patch {
 			inst.Tags = []string{}
 		}
 		next, removed, literal, err := plainConfig(in.Configuration, current)
-		if err != nil {
+		if p.add(err) != nil {
+			return nil, nil, err
+		}
+		if !patch && !in.hasConfiguration {
+			p.add(invalid("configuration", "is required in a PUT, which replaces the instance; use PATCH to change parts"))
+		}
+		if err := p.err(); err != nil {
 			return nil, nil, err
 		}
 		if !patch {
-			if !in.hasConfiguration {
-				return nil, nil, invalid("configuration", "is required in a PUT, which replaces the instance; use PATCH to change parts")
-			}
 			return next, literal, nil
 		}
 		merged := maps.Clone(current)
@@ -287,10 +311,14 @@ func (s *Service) change(ctx context.Context, c Caller, id int64, edit func(inst
 	if err != nil {
 		return nil, err
 	}
-	if err := secretsFollow(el, current, next, literal); err != nil {
+	var p problems
+	if err := p.add(secretsFollow(el, current, next, literal)); err != nil {
 		return nil, err
 	}
-	if err := s.checkConfig(ctx, el, next); err != nil {
+	if err := p.addNew(s.checkConfig(ctx, el, next)); err != nil {
+		return nil, err
+	}
+	if err := p.err(); err != nil {
 		return nil, err
 	}
 	if credentialsChanged(el, current, next) || !inst.Valid {

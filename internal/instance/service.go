@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/auth"
@@ -65,6 +66,27 @@ type Service struct {
 type Error struct {
 	Status  int
 	Message string
+	// Fields lists every problem found with the request's fields, in the
+	// order they were found; Message is the first one's Field + ": " +
+	// Message. It is empty when the refusal is not about a field (404s,
+	// conflicts, a disabled instance).
+	Fields []FieldError
+}
+
+// FieldError is one problem with one field of a request.
+type FieldError struct {
+	// Field is the dotted path of the value as the client sent it:
+	// "name", "tags[2]", "element.key", "configuration." + a configuration
+	// key ("configuration.event.notification.callback.url"), and below
+	// event.poller.configuration the path inside it
+	// ("configuration.event.poller.configuration.contacts.pageSize").
+	// Configuration keys hold dots themselves, so the path cannot be split
+	// back at dots; it is meant to be matched, not parsed. docs/api.md
+	// gives the grammar.
+	Field string `json:"field"`
+	// Message says what is wrong and how to fix it; it does not repeat
+	// Field.
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -73,7 +95,56 @@ func (e *Error) Error() string { return e.Message }
 func (e *Error) HTTPStatus() int { return e.Status }
 
 func invalid(field, format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Message: field + ": " + fmt.Sprintf(format, args...)}
+	return fieldsError(FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// fieldsError is a 400 listing fields, which must not be empty; its
+// Message is the first one's.
+func fieldsError(fields ...FieldError) *Error {
+	return &Error{Status: http.StatusBadRequest, Message: fields[0].Field + ": " + fields[0].Message, Fields: fields}
+}
+
+// problems collects the field errors of checks that do not depend on each
+// other, so that a client learns every mistake of a request at once.
+type problems []FieldError
+
+// add records err when it is a field error and returns nil; any other
+// error (a server failure, a refusal not about fields) is returned for
+// the caller to stop at.
+func (p *problems) add(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusBadRequest && len(e.Fields) > 0 {
+		*p = append(*p, e.Fields...)
+		return nil
+	}
+	return err
+}
+
+// addNew is add for the problems of a check that ran on what earlier
+// checks let through: a field already reported (a key refused, and so
+// missing) is not reported again.
+func (p *problems) addNew(err error) error {
+	var q problems
+	if err := q.add(err); err != nil {
+		return err
+	}
+	for _, f := range q {
+		if !slices.ContainsFunc(*p, func(g FieldError) bool { return g.Field == f.Field }) {
+			*p = append(*p, f)
+		}
+	}
+	return nil
+}
+
+// err is the collected problems as one 400, or nil when there are none.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return fieldsError(p...)
 }
 
 var errNotFound = &Error{Status: http.StatusNotFound, Message: "no such instance"}

@@ -56,18 +56,14 @@ func (r *Resource) Compile() (*Compiled, error) {
 		path += "." + r.Name
 	}
 	c := &Compiled{Config: r.clone(), Query: url.Values{}}
-	if e := c.compileURL(path+".url", r.URL); e != nil {
-		return nil, e
-	}
+	var errs Errors
+	errs.add(c.compileURL(path+".url", r.URL))
 	if r.IDField == "" {
-		return nil, errorf(path+".idField", "is required: the dot path to the record id, e.g. \"CONTACT_ID\" or \"user.id\"")
+		errs.add(errorf(path+".idField", "is required: the dot path to the record id, e.g. \"CONTACT_ID\" or \"user.id\""))
+	} else {
+		errs.add(checkDotPath(path+".idField", r.IDField))
 	}
-	if e := checkDotPath(path+".idField", r.IDField); e != nil {
-		return nil, e
-	}
-	if e := c.compileDates(path+".datesConfiguration", r); e != nil {
-		return nil, e
-	}
+	errs = append(errs, c.compileDates(path+".datesConfiguration", r)...)
 	for _, s := range []struct {
 		key string
 		d   time.Duration
@@ -78,23 +74,23 @@ func (r *Resource) Compile() (*Compiled, error) {
 	} {
 		f := path + "." + s.key
 		if s.d%time.Second != 0 {
-			return nil, errorf(f, "must be a whole number of seconds, found %v", s.d)
+			errs.add(errorf(f, "must be a whole number of seconds, found %v", s.d))
+			continue
 		}
-		if e := checkRange(f, int64(s.d/time.Second), 0, MaxSeconds, "seconds"); e != nil {
-			return nil, e
-		}
+		errs.add(checkRange(f, int64(s.d/time.Second), 0, MaxSeconds, "seconds"))
 	}
 	if r.PageSize < 1 || r.PageSize > MaxPageSize {
-		return nil, errorf(path+".pageSize", "must be between 1 and %d, found %d", MaxPageSize, r.PageSize)
+		errs.add(errorf(path+".pageSize", "must be between 1 and %d, found %d", MaxPageSize, r.PageSize))
 	}
 	d := r.Deletes
 	if f := path + ".deletes.scanEveryMinutes"; d.Interval%time.Minute != 0 {
-		return nil, errorf(f, "must be a whole number of minutes, found %v", d.Interval)
-	} else if e := checkRange(f, int64(d.Interval/time.Minute), 1, MaxDeleteIntervalMinutes, "minutes"); e != nil {
-		return nil, e
+		errs.add(errorf(f, "must be a whole number of minutes, found %v", d.Interval))
+	} else {
+		errs.add(checkRange(f, int64(d.Interval/time.Minute), 1, MaxDeleteIntervalMinutes, "minutes"))
 	}
-	if e := checkRatio(path+".deletes.maxMissingShare", d.MaxMissingRatio); e != nil {
-		return nil, e
+	errs.add(checkRatio(path+".deletes.maxMissingShare", d.MaxMissingRatio))
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return c, nil
 }
@@ -199,7 +195,7 @@ func checkDotPath(field, p string) *Error {
 // false, since records are then filtered by creation. Otherwise the created
 // date is optional: without it no record can be told to be new, and every
 // event is UPDATED.
-func (c *Compiled) compileDates(path string, r *Resource) *Error {
+func (c *Compiled) compileDates(path string, r *Resource) Errors {
 	d := r.Dates
 	var need string
 	switch {
@@ -208,17 +204,17 @@ func (c *Compiled) compileDates(path string, r *Resource) *Error {
 	case r.FilterByCurrentDate:
 		need = "when filterByCurrentDate is true"
 	}
+	var errs Errors
 	var e *Error
 	c.UpdatedFormat, c.UpdatedLoc, e = compileDate(path, "updated", d.UpdatedField, d.UpdatedFormat, d.UpdatedTimezone, need)
-	if e != nil {
-		return e
-	}
+	errs.add(e)
 	need = ""
 	if !r.FilterByUpdatedDate {
 		need = "when filterByUpdatedDate is false, since records are then filtered by created date"
 	}
 	c.CreatedFormat, c.CreatedLoc, e = compileDate(path, "created", d.CreatedField, d.CreatedFormat, d.CreatedTimezone, need)
-	return e
+	errs.add(e)
+	return errs
 }
 
 // compileDate compiles one date's field, format and zone; need, when not

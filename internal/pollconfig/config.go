@@ -152,32 +152,43 @@ func newResource(name string) *Resource {
 // empty resource without a default is an error. A non-empty resource is
 // complete on its own: it is not merged with the default.
 //
-// Every problem in value is reported as an *Error naming the field, the
-// first one found with resources in name order and keys in a fixed order,
-// so the same input always gives the same answer. Each resource is also
-// compiled (see Resource.Compile), so a configuration Parse accepts can be
-// polled. A non-*Error error means defaults itself is invalid, which is a
-// bug in the element rather than in the client's request.
+// Every problem in value is reported as an *Error naming the field, all
+// of them together as Errors: resources in name order and keys in a fixed
+// order, so the same input always gives the same answer, and the first
+// one is what a check stopping at the first problem would report. A
+// problem that makes the rest unreadable (the JSON itself, the top-level
+// shape) is reported alone; a resource whose keys or types are wrong is
+// not compiled, since its values would only repeat the same mistakes.
+// Each resource is also compiled (see Resource.Compile), so a
+// configuration Parse accepts can be polled. A non-*Error error means
+// defaults itself is invalid, which is a bug in the element rather than in
+// the client's request.
 func Parse(value json.RawMessage, defaults json.RawMessage) (*Config, error) {
 	top, e := topLevel(value)
 	if e != nil {
-		return nil, e
+		return nil, Errors{e}
 	}
 	if len(top) == 0 {
-		return nil, errorf(Key, "configures no resources; give at least one, e.g. {\"contacts\": {...}}")
+		return nil, Errors{errorf(Key, "configures no resources; give at least one, e.g. {\"contacts\": {...}}")}
 	}
 	slices.SortStableFunc(top, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	var errs Errors
+	bad := map[string]bool{}
 	for i, m := range top {
 		if e := checkName(m.key); e != nil {
-			return nil, e
+			errs, bad[m.key] = append(errs, e), true
+			continue
 		}
-		if i > 0 && top[i-1].key == m.key {
-			return nil, errorf(Key+"."+m.key, "duplicate resource")
+		if i > 0 && top[i-1].key == m.key && !bad[m.key] {
+			errs, bad[m.key] = append(errs, errorf(Key+"."+m.key, "duplicate resource")), true
 		}
 	}
 	cfg := &Config{Resources: make(map[string]*Resource, len(top))}
 	var defs *Config
 	for _, m := range top {
+		if bad[m.key] {
+			continue
+		}
 		path := Key + "." + m.key
 		if empty(m.val) {
 			if defs == nil {
@@ -188,7 +199,8 @@ func Parse(value json.RawMessage, defaults json.RawMessage) (*Config, error) {
 			}
 			d, ok := defs.Resources[m.key]
 			if !ok {
-				return nil, errorf(path, "is empty and the element has no default configuration for %q; give at least url, idField and datesConfiguration", m.key)
+				errs = append(errs, errorf(path, "is empty and the element has no default configuration for %q; give at least url, idField and datesConfiguration", m.key))
+				continue
 			}
 			cfg.Resources[m.key] = d.clone()
 			continue
@@ -197,14 +209,23 @@ func Parse(value json.RawMessage, defaults json.RawMessage) (*Config, error) {
 		if merged, ok := overDefault(m.val, defaults, m.key); ok {
 			val = merged
 		}
-		r, e := decodeResource(m.key, val)
-		if e != nil {
-			return nil, e
+		r, es := decodeResource(m.key, val)
+		if len(es) > 0 {
+			errs = append(errs, es...)
+			continue
 		}
 		if _, err := r.Compile(); err != nil {
-			return nil, err
+			var ces Errors
+			if !errors.As(err, &ces) {
+				return nil, err
+			}
+			errs = append(errs, ces...)
+			continue
 		}
 		cfg.Resources[m.key] = r
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return cfg, nil
 }
@@ -358,12 +379,13 @@ func nameByte(c byte) bool {
 
 // decodeResource checks a resource object's keys and types and applies the
 // defaults; Compile checks the values.
-func decodeResource(name string, raw json.RawMessage) (*Resource, *Error) {
+func decodeResource(name string, raw json.RawMessage) (*Resource, Errors) {
 	path := Key + "." + name
 	ms, e := objectMembers(path, raw)
 	if e != nil {
-		return nil, e
+		return nil, Errors{e}
 	}
+	var errs Errors
 	vals := make(map[string]json.RawMessage, len(ms))
 	for _, m := range ms {
 		vals[m.key] = m.val
@@ -373,9 +395,10 @@ func decodeResource(name string, raw json.RawMessage) (*Resource, *Error) {
 			continue
 		}
 		if slices.Contains(datesKeys, k) {
-			return nil, errorf(path+"."+k, "unknown key %q at the resource level; it belongs in datesConfiguration", k)
+			errs.add(errorf(path+"."+k, "unknown key %q at the resource level; it belongs in datesConfiguration", k))
+			continue
 		}
-		return nil, unknownKey(path+"."+k, k, append(slices.Clone(resourceKeys), IgnoredKeys...))
+		errs.add(unknownKey(path+"."+k, k, append(slices.Clone(resourceKeys), IgnoredKeys...)))
 	}
 
 	r := newResource(name)
@@ -392,7 +415,9 @@ func decodeResource(name string, raw json.RawMessage) (*Resource, *Error) {
 		case "idField":
 			r.IDField, e = decodeString(f, v)
 		case "datesConfiguration":
-			r.Dates, e = decodeDates(f, v)
+			var des Errors
+			r.Dates, des = decodeDates(f, v)
+			errs = append(errs, des...)
 		case "filterByUpdatedDate":
 			r.FilterByUpdatedDate, e = decodeBool(f, v)
 		case "filterByCurrentDate":
@@ -408,9 +433,7 @@ func decodeResource(name string, raw json.RawMessage) (*Resource, *Error) {
 		case "deletes":
 			r.Deletes, e = decodeDeletes(f, v)
 		}
-		if e != nil {
-			return nil, e
-		}
+		errs.add(e)
 	}
 	for _, k := range IgnoredKeys {
 		v, ok := vals[k]
@@ -419,28 +442,33 @@ func decodeResource(name string, raw json.RawMessage) (*Resource, *Error) {
 		}
 		c, err := canonicalJSON(v)
 		if err != nil {
-			return nil, errorf(path+"."+k, "invalid JSON: %v", err)
+			errs.add(errorf(path+"."+k, "invalid JSON: %v", err))
+			continue
 		}
 		if r.Extra == nil {
 			r.Extra = map[string]json.RawMessage{}
 		}
 		r.Extra[k] = c
 	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
 	return r, nil
 }
 
-func decodeDates(path string, raw json.RawMessage) (Dates, *Error) {
+func decodeDates(path string, raw json.RawMessage) (Dates, Errors) {
 	ms, e := objectMembers(path, raw)
 	if e != nil {
-		return Dates{}, e
+		return Dates{}, Errors{e}
 	}
+	var errs Errors
 	vals := make(map[string]json.RawMessage, len(ms))
 	for _, m := range ms {
 		vals[m.key] = m.val
 	}
 	for _, k := range slices.Sorted(maps.Keys(vals)) {
 		if !slices.Contains(datesKeys, k) {
-			return Dates{}, unknownKey(path+"."+k, k, datesKeys)
+			errs.add(unknownKey(path+"."+k, k, datesKeys))
 		}
 	}
 	var d Dates
@@ -452,11 +480,12 @@ func decodeDates(path string, raw json.RawMessage) (Dates, *Error) {
 		}
 		s, e := decodeString(path+"."+k, v)
 		if e != nil {
-			return Dates{}, e
+			errs.add(e)
+			continue
 		}
 		*dst[i] = s
 	}
-	return d, nil
+	return d, errs
 }
 
 func decodeDeletes(path string, raw json.RawMessage) (Deletes, *Error) {

@@ -81,6 +81,9 @@
 //     there is no merging of a partial resource with the default.
 //   - Duplicate keys are errors (Java and Go would keep the last one and
 //     the stored form would silently lose the other).
-//   - Errors report the first problem, resources in name order, unknown
-//     keys before the others, then keys in the order of the list above.
+//   - Errors report every problem found (Errors), resources in name
+//     order, unknown keys before the others, then keys in the order of
+//     the list above; the first is the one a check stopping at the first
+//     problem would report. A resource with unknown keys or values of the
+//     wrong type is not compiled further.
 package pollconfig
