@@ -17,8 +17,13 @@ var (
 // so longer passwords are refused rather than silently cut.
 const MaxPasswordBytes = 72
 
-// PasswordCost is bcrypt's work factor for console passwords.
-const PasswordCost = bcrypt.DefaultCost
+// PasswordCost is bcrypt's work factor for new password hashes. Tests
+// lower it (before anything hashes) to keep them fast; checking reads the
+// cost from each hash.
+var PasswordCost = bcrypt.DefaultCost
+
+// MinPasswordCost is the lowest cost bcrypt accepts, for tests.
+const MinPasswordCost = bcrypt.MinCost
 
 // ValidPassword says why pw cannot be a password, or nil.
 func ValidPassword(pw string) error {
