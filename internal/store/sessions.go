@@ -177,3 +177,14 @@ func (q queries) PruneSessions(ctx context.Context, now time.Time) (int64, error
 	n, err := res.RowsAffected()
 	return n, q.d.wrap(err)
 }
+
+// DeleteUserSessions ends every full session of a user (after a password
+// change, say) and says how many there were.
+func (q queries) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	res, err := q.exec(ctx, `DELETE FROM console_sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, q.d.wrap(err)
+}

@@ -130,6 +130,19 @@ func testConsoleSessions(t *testing.T, s *store.Store) {
 		t.Errorf("chosen twice: %v", err)
 	}
 
+	// A user's sessions end together.
+	extra := &store.Session{TokenHash: []byte("extra"), UserID: ub.ID, OrgID: ub.OrgID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	if err := s.CreateSession(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteUserSessions(ctx, ub.ID); err != nil || n != 2 {
+		t.Errorf("DeleteUserSessions: %d %v", n, err)
+	}
+	if _, err := s.SessionByToken(ctx, []byte("chosen"), t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after DeleteUserSessions: %v", err)
+	}
+	ch = extra
+
 	// Delete and prune.
 	if err := s.DeleteSession(ctx, ch.ID); err != nil {
 		t.Fatal(err)
