@@ -54,6 +54,7 @@ var layers = map[string][]string{
 	// Storage.
 	"store":   nil,
 	"metrics": {"store"},
+	"session": {"auth", "store"},
 
 	// Domain.
 	"element":           {"element/ceql"},
@@ -69,7 +70,7 @@ var layers = map[string][]string{
 	"bench": {"auth", "element", "element/insightly", "instance", "jobs", "metrics", "netguard", "seal",
 		"sim/insightly", "store"},
 	"app": {"api", "auth", "bench", "client", "delivery", "element", "element/insightly", "instance", "jobs",
-		"metrics", "netguard", "seal", "sim/insightly", "store"},
+		"metrics", "netguard", "seal", "session", "sim/insightly", "store"},
 	"cmd/pollhook": {"app"},
 
 	// Test helpers, imported by tests only.
@@ -88,6 +89,7 @@ var owners = map[string][]string{
 	"modernc.org/sqlite":                   {"store"},
 	"github.com/prometheus/client_golang/": {"metrics"},
 	"code.dny.dev/ssrf":                    {"netguard"},
+	"golang.org/x/crypto/":                 {"auth"},
 	"github.com/standard-webhooks/":        nil, // tests only
 }
 

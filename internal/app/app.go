@@ -21,7 +21,7 @@ func commands() []command {
 	return []command{
 		{"demo", "see pollhook work: a simulated Insightly, a server and a receiver, in one command", runDemo},
 		{"serve", "run the pollhook server (API, poller, delivery)", runServe},
-		{"users", "manage API users (users create)", runUsers},
+		{"users", "manage users (users create, users set-password)", runUsers},
 		{"sim", "run a simulator of an upstream API (sim insightly)", runSim},
 		{"bench", "measure pollhook on this machine (bench delivery|polling|change)", runBench},
 		{"database", "back up the SQLite file, or copy everything to another database (database backup|copy)", runDatabase},

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/oracle"
 	"github.com/pollhook/pollhook/internal/seal"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
@@ -29,6 +30,7 @@ import (
 // TestMain lets the test binary run as pollhook itself, so crash tests
 // can start real pollhook processes and kill them.
 func TestMain(m *testing.M) {
+	auth.PasswordCost = auth.MinPasswordCost // every first start hashes a console password
 	if os.Getenv("POLLHOOK_TEST_AS_MAIN") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -64,6 +64,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
+	// The backup is the whole file: console sessions come along, unlike
+	// `database copy`, which leaves them behind (store.Copy's notCopied).
 	// VACUUM INTO reads one snapshot: a running server's writes either
 	// are in it whole or not at all.
 	if _, err := st.DB().ExecContext(ctx, `VACUUM INTO ?`, *to); err != nil {

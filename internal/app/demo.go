@@ -125,6 +125,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
   API          %s
   Authorization: %s
+  Console      http://%s/  sign in as %s with the password %s
   Hub calls    Authorization: User %s, Element %s
   Try          curl -H 'Authorization: %s' %s/instances/%d/polls
                curl -H 'Authorization: User %s, Element %s' '%s/hubs/crm/contacts?pageSize=3'
@@ -134,7 +135,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 Polling contacts, accounts, leads and opportunities every %s (changes made before the demo
 started are not reported). Each notification the receiver gets is printed below. Ctrl-C stops.
 
-`, *churn, base, creds.header(), creds.User, inst.Token, creds.header(), base, inst.ID,
+`, *churn, base, creds.header(), ln.Addr().String(), creds.Email, creds.ConsolePassword, creds.User, inst.Token, creds.header(), base, inst.ID,
 		creds.User, inst.Token, base, strings.TrimSuffix(base, api.BasePath), creds.User, creds.Organization, inst.ID, *every)
 
 	select {

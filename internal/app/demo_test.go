@@ -29,7 +29,7 @@ func TestDemoCommand(t *testing.T) {
 		}
 		close(lines)
 	}()
-	sawAPI, sawEvent := false, false
+	sawAPI, sawConsole, sawEvent := false, false, false
 	timeout := time.After(60 * time.Second)
 	for !sawEvent {
 		select {
@@ -39,6 +39,10 @@ func TestDemoCommand(t *testing.T) {
 			}
 			if strings.Contains(l, "API ") && strings.Contains(l, "/elements/api-v2") {
 				sawAPI = true
+			}
+			if strings.Contains(l, "Console ") && strings.Contains(l, "http://127.0.0.1:") &&
+				strings.Contains(l, "admin@pollhook.local with the password ") {
+				sawConsole = true
 			}
 			if strings.Contains(l, "signature ok") {
 				sawEvent = true
@@ -52,6 +56,9 @@ func TestDemoCommand(t *testing.T) {
 	}
 	if !sawAPI {
 		t.Error("the demo did not print the API URL")
+	}
+	if !sawConsole {
+		t.Error("the demo did not print the console's URL and sign-in")
 	}
 	cancel()
 	go func() {

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +27,7 @@ import (
 	"github.com/pollhook/pollhook/internal/metrics"
 	"github.com/pollhook/pollhook/internal/netguard"
 	"github.com/pollhook/pollhook/internal/seal"
+	"github.com/pollhook/pollhook/internal/session"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
@@ -54,6 +57,13 @@ type serverConfig struct {
 	MaxConfigKeys           int
 	MaxInstancesPerOrg      int
 	MetricsToken            string
+	// The web console's sign-in (see consoleSettings): the URL people
+	// reach pollhook at, and the proxies whose X-Forwarded-* are believed.
+	PublicURL      string
+	TrustedProxies string
+	// Parsed from the two above by consoleSettings, when the server opens.
+	trustedProxies []netip.Prefix
+	secureCookies  bool
 
 	// envErrs are the POLLHOOK_* values flags could not read (see envParse).
 	envErrs []string
@@ -106,6 +116,10 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	c.limitFlags(fs)
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("POLLHOOK_METRICS_TOKEN", ""), "when set, /metrics answers only requests with 'Authorization: Bearer <token>'; "+
 		"prefer the environment variable, which other users cannot read in the process list ($POLLHOOK_METRICS_TOKEN)")
+	fs.StringVar(&c.PublicURL, "public-url", env("POLLHOOK_PUBLIC_URL", ""), "the URL people reach pollhook's console at, e.g. https://pollhook.example.com/; "+
+		"when it is https, the console's session cookie is marked Secure ($POLLHOOK_PUBLIC_URL)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("POLLHOOK_TRUSTED_PROXIES", ""), "CIDR prefixes or addresses, comma-separated, of the reverse proxies whose "+
+		"X-Forwarded-For and X-Forwarded-Proto are believed (default: none; the peer is the client) ($POLLHOOK_TRUSTED_PROXIES)")
 	fs.StringVar(&c.LogLevel, "log-level", env("POLLHOOK_LOG_LEVEL", "info"), "debug, info, warn or error ($POLLHOOK_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("POLLHOOK_LOG_FORMAT", "text"), "text (logfmt) or json, one object a line ($POLLHOOK_LOG_FORMAT)")
 }
@@ -174,6 +188,33 @@ type server struct {
 	lock        *dbLock // on SQLite: this process's hold on the file
 }
 
+// consoleSettings checks --public-url and --trusted-proxies and keeps
+// what they mean: whether session cookies are Secure, and which peers'
+// forwarding headers to believe.
+func (c *serverConfig) consoleSettings() error {
+	c.secureCookies = false
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url %q is not an http:// or https:// URL", c.PublicURL)
+		}
+		c.secureCookies = u.Scheme == "https"
+	}
+	trusted, err := session.ParseTrusted(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	c.trustedProxies = trusted
+	return nil
+}
+
+// sessions is the console's sign-in over this server's store, configured
+// from --public-url; the console's handlers use it with
+// s.cfg.trustedProxies (session.ClientAddr).
+func (s *server) sessions() *session.Manager {
+	return &session.Manager{Store: s.store, Secure: s.cfg.secureCookies, Now: s.cfg.now}
+}
+
 // keyring loads the encryption keys: configured, or on SQLite a key file
 // in the data dir. Replicas on PostgreSQL must share a configured key.
 func (c *serverConfig) keyring(dialect string) (*seal.Keyring, error) {
@@ -214,6 +255,9 @@ func newServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server
 func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*server, error) {
 	limits, err := cfg.limits()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.consoleSettings(); err != nil {
 		return nil, err
 	}
 	st, err := store.Open(ctx, cfg.database())
@@ -325,9 +369,12 @@ func (s *server) Close() error {
 	return err
 }
 
-// Credentials are an organization and user secret pair.
+// Credentials are an organization and user secret pair and, for the
+// first user, the console sign-in (Email and ConsolePassword).
 type credentials struct {
 	User, Organization string
+	Email              string
+	ConsolePassword    string
 }
 
 func (c credentials) header() string { return "User " + c.User + ", Organization " + c.Organization }
@@ -336,27 +383,36 @@ func (c credentials) header() string { return "User " + c.User + ", Organization
 // and writes their secrets to a file only the owner can read. It returns
 // the file's path, or "" when setup had been done before.
 func bootstrap(ctx context.Context, st *store.Store, dataDir string) (string, error) {
+	const email = "admin@pollhook.local"
 	var creds credentials
 	created := false
-	err := st.InTxLocked(ctx, func(tx *store.Tx) error {
+	if n, err := st.CountOrganizations(ctx); err != nil || n > 0 {
+		return "", err // set up before: spare the password hashing
+	}
+	password := auth.NewPassword()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return "", err
+	}
+	err = st.InTxLocked(ctx, func(tx *store.Tx) error {
 		n, err := tx.CountOrganizations(ctx)
 		if err != nil || n > 0 {
 			return err
 		}
-		creds = credentials{User: auth.NewSecret(), Organization: auth.NewSecret()}
+		creds = credentials{User: auth.NewSecret(), Organization: auth.NewSecret(), Email: email, ConsolePassword: password}
 		org := &store.Organization{Name: "default", SecretHash: auth.Hash(creds.Organization)}
 		if err := tx.CreateOrganization(ctx, org); err != nil {
 			return err
 		}
 		created = true
-		return tx.CreateUser(ctx, &store.User{OrgID: org.ID, Email: "admin@pollhook.local", FirstName: "pollhook",
-			LastName: "admin", SecretHash: auth.Hash(creds.User)})
+		return tx.CreateUser(ctx, &store.User{OrgID: org.ID, Email: email, FirstName: "pollhook",
+			LastName: "admin", SecretHash: auth.Hash(creds.User), PasswordHash: hash})
 	})
 	if err != nil || !created {
 		return "", err
 	}
 	path := filepath.Join(dataDir, "credentials")
-	if err := writeCredentials(path, "admin@pollhook.local", creds); err != nil {
+	if err := writeCredentials(path, email, creds); err != nil {
 		return "", fmt.Errorf("the first user was created but its secrets could not be saved (%w); "+
 			"create another with 'pollhook users create'", err)
 	}
@@ -371,6 +427,11 @@ func writeCredentials(path, email string, c credentials) error {
 		"# Send them as: Authorization: User <user secret>, Organization <organization secret>\n"+
 		"POLLHOOK_USER_SECRET=%s\nPOLLHOOK_ORGANIZATION_SECRET=%s\nAUTHORIZATION=%q\n",
 		email, time.Now().UTC().Format(time.RFC3339), c.User, c.Organization, c.header())
+	if c.ConsolePassword != "" {
+		content += fmt.Sprintf("# Sign in to the web console with this e-mail address and password\n"+
+			"# (change it with: pollhook users set-password --email %s)\n"+
+			"POLLHOOK_CONSOLE_EMAIL=%s\nPOLLHOOK_CONSOLE_PASSWORD=%s\n", email, email, c.ConsolePassword)
+	}
 	return os.WriteFile(path, []byte(content), 0o600)
 }
 
@@ -387,6 +448,12 @@ func readCredentials(path string) (credentials, error) {
 		}
 		if v, ok := strings.CutPrefix(line, "POLLHOOK_ORGANIZATION_SECRET="); ok {
 			c.Organization = v
+		}
+		if v, ok := strings.CutPrefix(line, "POLLHOOK_CONSOLE_EMAIL="); ok {
+			c.Email = v
+		}
+		if v, ok := strings.CutPrefix(line, "POLLHOOK_CONSOLE_PASSWORD="); ok {
+			c.ConsolePassword = v
 		}
 	}
 	if c.User == "" || c.Organization == "" {

@@ -115,7 +115,10 @@ func TestServeCommand(t *testing.T) {
 	if !strings.Contains(logs.String(), credFile) {
 		t.Errorf("the log does not say where the credentials are:\n%s", logs.String())
 	}
-	for _, secret := range []string{creds.User, creds.Organization} {
+	if creds.Email != "admin@pollhook.local" || creds.ConsolePassword == "" {
+		t.Errorf("the credentials file has no console sign-in: %+v", creds)
+	}
+	for _, secret := range []string{creds.User, creds.Organization, creds.ConsolePassword} {
 		if strings.Contains(logs.String(), secret) {
 			t.Error("the log contains a secret")
 		}

@@ -21,7 +21,13 @@ type User struct {
 	FirstName  string
 	LastName   string
 	SecretHash []byte // SHA-256 of the user secret
-	CreatedAt  time.Time
+	// PasswordHash is the console password's bcrypt hash, "" when none is
+	// set (the user cannot sign in to the console).
+	PasswordHash string
+	CreatedAt    time.Time
+	// OrgName is the organization's name, read with the user (not
+	// written by CreateUser).
+	OrgName string
 }
 
 // CreateOrganization stores o and sets its ID and CreatedAt.
@@ -52,16 +58,19 @@ func (q queries) OrganizationBySecret(ctx context.Context, hash []byte) (*Organi
 // CreateUser stores u and sets its ID and CreatedAt.
 func (q queries) CreateUser(ctx context.Context, u *User) error {
 	u.CreatedAt = now()
-	return q.d.wrap(q.row(ctx, `INSERT INTO users (org_id, email, first_name, last_name, secret_hash, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.OrgID, u.Email, u.FirstName, u.LastName, u.SecretHash, u.CreatedAt).Scan(&u.ID))
+	return q.d.wrap(q.row(ctx, `INSERT INTO users (org_id, email, first_name, last_name, secret_hash, password_hash, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.OrgID, u.Email, u.FirstName, u.LastName, u.SecretHash, u.PasswordHash, u.CreatedAt).Scan(&u.ID))
 }
 
-const userColumns = `id, org_id, email, first_name, last_name, secret_hash, created_at`
+// selectUsers reads users with their organization's name; queries add
+// their WHERE on u's columns.
+const selectUsers = `SELECT u.id, u.org_id, u.email, u.first_name, u.last_name, u.secret_hash, u.password_hash,
+	u.created_at, o.name FROM users u JOIN organizations o ON o.id = u.org_id`
 
 func scanUser(sc interface{ Scan(...any) error }) (*User, error) {
 	var u User
-	if err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.SecretHash, &u.CreatedAt); err != nil {
+	if err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &u.SecretHash, &u.PasswordHash, &u.CreatedAt, &u.OrgName); err != nil {
 		return nil, err
 	}
 	return &u, nil
@@ -69,19 +78,56 @@ func scanUser(sc interface{ Scan(...any) error }) (*User, error) {
 
 // UserBySecret finds the user whose secret hashes to hash.
 func (q queries) UserBySecret(ctx context.Context, hash []byte) (*User, error) {
-	u, err := scanUser(q.row(ctx, `SELECT `+userColumns+` FROM users WHERE secret_hash = ?`, hash))
+	u, err := scanUser(q.row(ctx, selectUsers+` WHERE u.secret_hash = ?`, hash))
 	return u, q.d.wrap(err)
 }
 
 // UserByID finds a user.
 func (q queries) UserByID(ctx context.Context, id int64) (*User, error) {
-	u, err := scanUser(q.row(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(q.row(ctx, selectUsers+` WHERE u.id = ?`, id))
 	return u, q.d.wrap(err)
 }
 
 // Users lists an organization's users.
 func (q queries) Users(ctx context.Context, orgID int64) ([]*User, error) {
-	rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = ? ORDER BY id`, orgID)
+	return q.users(ctx, selectUsers+` WHERE u.org_id = ? ORDER BY u.id`, orgID)
+}
+
+// UsersByEmail finds every organization's user with the address email,
+// compared case-insensitively (ASCII and, on PostgreSQL, Unicode
+// lower-casing), ordered by organization. Each user's OrgName is set.
+func (q queries) UsersByEmail(ctx context.Context, email string) ([]*User, error) {
+	return q.users(ctx, selectUsers+` WHERE lower(u.email) = lower(?) ORDER BY u.org_id, u.id`, email)
+}
+
+// SetUserPassword sets a user's console password hash ("" removes it).
+// The caller hashes: the store never sees a password.
+func (q queries) SetUserPassword(ctx context.Context, userID int64, hash string) error {
+	res, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return q.d.wrap(err)
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// OrganizationByID finds an organization.
+func (q queries) OrganizationByID(ctx context.Context, id int64) (*Organization, error) {
+	var o Organization
+	err := q.row(ctx, `SELECT id, name, secret_hash, created_at FROM organizations WHERE id = ?`, id).
+		Scan(&o.ID, &o.Name, &o.SecretHash, &o.CreatedAt)
+	if err != nil {
+		return nil, q.d.wrap(err)
+	}
+	return &o, nil
+}
+
+func (q queries) users(ctx context.Context, query string, args ...any) ([]*User, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

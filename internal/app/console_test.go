@@ -1,0 +1,179 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pollhook/pollhook/internal/auth"
+	"github.com/pollhook/pollhook/internal/session"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// signIn tries an address and password against the data dir's database
+// as the console will: through session.Manager.
+func signIn(t *testing.T, dir, email, password string) ([]*store.User, error) {
+	t.Helper()
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "pollhook.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := &session.Manager{Store: st}
+	return m.Authenticate(context.Background(), email, password, "192.0.2.1")
+}
+
+// The first start gives the first user a console password, written to
+// the credentials file beside the API secrets, and stores only its hash.
+func TestFirstStartConsolePassword(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, stop := runServeCommand(t, io.Discard, "--data-dir", dir)
+	stop()
+	creds, err := readCredentials(filepath.Join(dir, "credentials"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.Email != "admin@pollhook.local" || creds.ConsolePassword == "" {
+		t.Fatalf("credentials %+v", creds)
+	}
+	users, err := signIn(t, dir, creds.Email, creds.ConsolePassword)
+	if err != nil || len(users) != 1 || users[0].OrgName != "default" {
+		t.Fatalf("sign in with the first password: %v %v", users, err)
+	}
+	if strings.Contains(users[0].PasswordHash, creds.ConsolePassword) || !auth.CheckPassword(users[0].PasswordHash, creds.ConsolePassword) {
+		t.Error("the password is not stored as its hash")
+	}
+	if _, err := signIn(t, dir, creds.Email, "wrong"); !errors.Is(err, session.ErrBadCredentials) {
+		t.Errorf("wrong password: %v", err)
+	}
+}
+
+func TestUsersConsolePasswords(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, stop := runServeCommand(t, io.Discard, "--data-dir", dir)
+	stop()
+	run := func(stdin string, args ...string) (int, string, string) {
+		t.Helper()
+		var out, stderr strings.Builder
+		ctx := withStdin(context.Background(), strings.NewReader(stdin))
+		code := Run(ctx, append(args, "--data-dir", dir), &out, &stderr)
+		return code, out.String(), stderr.String()
+	}
+	generated := regexp.MustCompile(`console password:\s+(\S+)`)
+
+	// users create generates a password and prints it once...
+	code, out, errOut := run("", "users", "create", "--email", "ada@example.com")
+	m := generated.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("users create: %d %q %q", code, out, errOut)
+	}
+	if _, err := signIn(t, dir, "ada@example.com", m[1]); err != nil {
+		t.Errorf("the generated password: %v", err)
+	}
+	// ...or reads it from standard input, and never prints it.
+	code, out, errOut = run("my own pass\n", "users", "create", "--email", "ada@example.com", "--new-organization", "Globex", "--password-stdin")
+	if code != 0 || strings.Contains(out+errOut, "my own pass") || !strings.Contains(out, "standard input") {
+		t.Fatalf("users create --password-stdin: %d %q %q", code, out, errOut)
+	}
+	if users, err := signIn(t, dir, "ADA@example.com", "my own pass"); err != nil || len(users) != 1 || users[0].OrgName != "Globex" {
+		t.Errorf("the password from stdin: %v %v", users, err)
+	}
+	if code, _, errOut := run("", "users", "create", "--email", "bob@example.com", "--organization", "1", "--password-stdin"); code == 0 || !strings.Contains(errOut, "empty") {
+		t.Errorf("empty password: %d %q", code, errOut)
+	}
+	if code, _, errOut := run(strings.Repeat("x", 73), "users", "create", "--email", "bob@example.com", "--organization", "1", "--password-stdin"); code == 0 || !strings.Contains(errOut, "72 bytes") {
+		t.Errorf("long password: %d %q", code, errOut)
+	}
+
+	// set-password: ada is in two organizations, so one must be named.
+	code, _, errOut = run("", "users", "set-password", "--email", "ada@example.com")
+	if code == 0 || !strings.Contains(errOut, "--organization") || !strings.Contains(errOut, "default") || !strings.Contains(errOut, "Globex") {
+		t.Errorf("ambiguous set-password: %d %q", code, errOut)
+	}
+	code, out, errOut = run("new pass\n", "users", "set-password", "--email", "ada@example.com", "--organization", "1", "--password-stdin")
+	if code != 0 || strings.Contains(out, "new pass") {
+		t.Fatalf("set-password: %d %q %q", code, out, errOut)
+	}
+	if users, err := signIn(t, dir, "ada@example.com", "new pass"); err != nil || len(users) != 1 || users[0].OrgID != 1 {
+		t.Errorf("after set-password: %v %v", users, err)
+	}
+	if _, err := signIn(t, dir, "ada@example.com", m[1]); !errors.Is(err, session.ErrBadCredentials) {
+		t.Errorf("the old password still works: %v", err)
+	}
+	// Generated when not given; the only user with an address needs no --organization.
+	code, out, errOut = run("", "users", "set-password", "--email", "admin@pollhook.local")
+	if m := generated.FindStringSubmatch(out); code != 0 || m == nil {
+		t.Fatalf("set-password, generated: %d %q %q", code, out, errOut)
+	} else if _, err := signIn(t, dir, "admin@pollhook.local", m[1]); err != nil {
+		t.Errorf("the generated password: %v", err)
+	}
+	if code, _, errOut := run("", "users", "set-password", "--email", "nobody@example.com"); code == 0 || !strings.Contains(errOut, "no user") {
+		t.Errorf("unknown address: %d %q", code, errOut)
+	}
+}
+
+func TestConsoleFlags(t *testing.T) {
+	t.Parallel()
+	parse := func(_ map[string]string, args ...string) (serverConfig, error) {
+		t.Helper()
+		var c serverConfig
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.flags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return c, c.consoleSettings()
+	}
+	c, err := parse(nil, "--public-url", "https://pollhook.example.com/", "--trusted-proxies", "10.0.0.0/8, 192.0.2.7")
+	if err != nil || !c.secureCookies || len(c.trustedProxies) != 2 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "192.0.2.7:5000"
+	r.Header.Set("X-Forwarded-For", "203.0.113.4")
+	if got := session.ClientAddr(r, c.trustedProxies); got != "203.0.113.4" {
+		t.Errorf("client %s", got)
+	}
+	if c, err := parse(nil, "--public-url", "http://localhost:8080"); err != nil || c.secureCookies || len(c.trustedProxies) != 0 {
+		t.Errorf("http: %+v %v", c, err)
+	}
+	for _, args := range [][]string{{"--trusted-proxies", "10.0.0.0/99"}, {"--trusted-proxies", "proxy.local"}, {"--public-url", "pollhook.example.com"}} {
+		if _, err := parse(nil, args...); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	// serve refuses to start with a bad list, saying why.
+	var stderr strings.Builder
+	code := Run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--trusted-proxies", "nonsense"}, io.Discard, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "--trusted-proxies") {
+		t.Errorf("serve with a bad --trusted-proxies: %d %q", code, stderr.String())
+	}
+}
+
+// The environment sets both (not parallel: it changes the environment).
+func TestConsoleFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("POLLHOOK_PUBLIC_URL", "https://console.example.com")
+	t.Setenv("POLLHOOK_TRUSTED_PROXIES", "::1,127.0.0.1")
+	var c serverConfig
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c.flags(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.consoleSettings(); err != nil || !c.secureCookies || len(c.trustedProxies) != 2 {
+		t.Errorf("%+v %v", c, err)
+	}
+	srv := &server{cfg: c}
+	if m := srv.sessions(); !m.Secure {
+		t.Error("the session manager's cookies are not Secure behind an https public URL")
+	}
+}
