@@ -33,8 +33,9 @@ const module = "github.com/pollhook/pollhook"
 //     testable without HTTP or the job engine;
 //   - jobs: River, thin workers and scheduling; the only package that
 //     knows River;
-//   - api: HTTP over the domain (never jobs: the engine implements the
-//     interfaces api declares);
+//   - api and console: HTTP over the domain (never jobs: the engine
+//     implements the interfaces they declare); session, the console's
+//     sign-in, over store;
 //   - app (and bench, its benchmark commands): the wiring. Nothing
 //     imports app but the binary.
 var layers = map[string][]string{
@@ -67,9 +68,12 @@ var layers = map[string][]string{
 	// The engine, the API, the wiring.
 	"jobs": {"delivery", "fair", "instance", "metrics", "poller", "store"},
 	"api":  {"auth", "delivery", "element", "element/ceql", "instance", "poller", "store"},
+	// The console: pages over the same services as the API (never jobs),
+	// and no SQL (the store's methods only).
+	"console": {"delivery", "instance", "poller", "session", "store"},
 	"bench": {"auth", "element", "element/insightly", "instance", "jobs", "metrics", "netguard", "seal",
 		"sim/insightly", "store"},
-	"app": {"api", "auth", "bench", "client", "delivery", "element", "element/insightly", "instance", "jobs",
+	"app": {"api", "auth", "bench", "client", "console", "delivery", "element", "element/insightly", "instance", "jobs",
 		"metrics", "netguard", "seal", "session", "sim/insightly", "store"},
 	"cmd/pollhook": {"app"},
 
@@ -90,6 +94,7 @@ var owners = map[string][]string{
 	"github.com/prometheus/client_golang/": {"metrics"},
 	"code.dny.dev/ssrf":                    {"netguard"},
 	"golang.org/x/crypto/":                 {"auth"},
+	"github.com/chromedp/":                 nil, // tests only
 	"github.com/standard-webhooks/":        nil, // tests only
 }
 

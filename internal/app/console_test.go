@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -175,5 +177,82 @@ func TestConsoleFlagsFromEnvironment(t *testing.T) {
 	srv := &server{cfg: c}
 	if m := srv.sessions(); !m.Secure {
 		t.Error("the session manager's cookies are not Secure behind an https public URL")
+	}
+}
+
+// The console refuses a state-changing request from another site, sends
+// pages that load nothing from elsewhere, and never answers a page
+// without a session.
+func TestConsoleHTTPGuards(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	resp, err := noRedirect.Get(base + "/instances/new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin?next=%2Finstances%2Fnew" {
+		t.Errorf("a page without a session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	resp, err = noRedirect.Get(base + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+		resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("sign-in page headers: CSP %q, Cache-Control %q", csp, resp.Header.Get("Cache-Control"))
+	}
+
+	// A sign-in posted from another site's page is refused before the
+	// password is even looked at.
+	form := url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}
+	req, _ := http.NewRequest("POST", base+"/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 || !strings.Contains(string(body), "another site") {
+		t.Errorf("a cross-site sign-in: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	// The same from the console's own page signs in, with a cookie
+	// scripts cannot read.
+	req, _ = http.NewRequest("POST", base+"/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == session.CookieName {
+			cookie = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure {
+		t.Fatalf("a same-site sign-in: %d, cookie %+v", resp.StatusCode, cookie)
+	}
+	// With the session, a cross-site POST that would delete is refused.
+	req, _ = http.NewRequest("POST", base+"/instances/1/delete", nil)
+	req.AddCookie(cookie)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site delete with a session: %d", resp.StatusCode)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pollhook/pollhook/internal/api"
 	"github.com/pollhook/pollhook/internal/auth"
+	"github.com/pollhook/pollhook/internal/console"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/element/insightly"
 	"github.com/pollhook/pollhook/internal/instance"
@@ -306,6 +307,13 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: s.jobs, Deliveries: s.jobs.Outbox(), Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
+	con, err := console.New(console.Config{Store: st, Instances: s.instances, Polls: s.jobs, Sessions: s.sessions(),
+		Trusted: cfg.trustedProxies, PublicURL: cfg.PublicURL, Log: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux.Handle("/", con)
 	mux.Handle("GET /metrics", metrics.RequireToken(cfg.MetricsToken, m.Handler()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -144,11 +144,19 @@ type pruneWorker struct {
 }
 
 // Work deletes delivered notifications, their attempts and their events
-// older than the retention period. Undelivered notifications stay.
+// older than the retention period (undelivered notifications stay), and
+// the console's expired sessions.
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	n, err := w.e.cfg.Store.Prune(ctx, w.e.cfg.Now().Add(-w.e.cfg.Retention))
 	if err == nil && n > 0 {
 		w.e.log.Info("pruned old events and notifications", "rows", n)
+	}
+	if err != nil {
+		return err
+	}
+	s, err := w.e.cfg.Store.PruneSessions(ctx, time.Now())
+	if err == nil && s > 0 {
+		w.e.log.Info("pruned expired console sessions", "sessions", s)
 	}
 	return err
 }

@@ -1,0 +1,385 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/pollhook/pollhook/internal/seal"
+	"github.com/pollhook/pollhook/internal/testdb"
+)
+
+// chromium finds a headless Chromium for the console's tests: $CHROMIUM,
+// or Debian's chromium (.ci/run installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("POLLHOOK_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("no Chromium found, and POLLHOOK_REQUIRE_CHROMIUM is set (.ci/run installs Debian's chromium)")
+	}
+	t.Skip("no Chromium on this machine (apt-get install -y chromium, or set CHROMIUM): the console's browser tests need one")
+	return ""
+}
+
+// browserTab is a headless Chromium tab, and the test's step recorder:
+// with POLLHOOK_SCREENSHOTS=<dir> every page visited is saved there as a
+// full-page PNG; without it, nothing is written outside the test's own
+// temporary directory (Chromium's profile).
+type browserTab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string // http://127.0.0.1:port
+	name string // screenshot prefix
+	shot atomic.Int32
+}
+
+func newBrowser(t *testing.T, base, name string) *browserTab {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // root on the CI machines
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(cancelTab)
+	// The first call starts the browser, on a context without a deadline
+	// (the browser lives as long as it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return &browserTab{t: t, ctx: ctx, base: base, name: name}
+}
+
+// stepTimeout bounds one step: a page load and what it waits for.
+const stepTimeout = 30 * time.Second
+
+func (b *browserTab) step() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, stepTimeout)
+}
+
+// run runs actions, then saves a screenshot of where they left the page.
+func (b *browserTab) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+		b.t.Fatalf("%s: %v\nat %s:\n%s", step, err, loc, body)
+	}
+	b.screenshot(step)
+}
+
+// get runs one action that answers a value.
+func get[T any](b *browserTab, what string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := b.step()
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func (b *browserTab) screenshot(step string) {
+	dir := os.Getenv("POLLHOOK_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := get(b, "screenshot "+step, chromedp.FullScreenshot(100))
+	n := b.shot.Add(1)
+	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(step), "-"), "-")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%02d-%s.png", b.name, n, slug)), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browserTab) location() string { return get(b, "location", chromedp.Location()) }
+
+func (b *browserTab) text(sel string) string {
+	return get(b, "text of "+sel, chromedp.Text(chromedp.CSS(sel)))
+}
+
+func (b *browserTab) value(sel string) string {
+	return get(b, "value of "+sel, chromedp.Value(chromedp.CSS(sel)))
+}
+
+// eval evaluates a JavaScript expression as a step.
+func eval[T any](js string, out *T) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		v, err := chromedp.Evaluate[T](js)(ctx, t)
+		if out != nil {
+			*out = v
+		}
+		return err
+	})
+}
+
+// setInput sets an input's value as a user's typing would end, and fires
+// the events the page listens to.
+func setInput(sel, value string) chromedp.Action[chromedp.Void] {
+	return eval[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.value = %q;
+		e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); return true })()`, sel, value), nil)
+}
+
+// The console end to end, in Chromium, against the simulator: sign in,
+// create an instance through the seed's form, see it listed, poll it now,
+// see errors beside their fields with the input kept, edit it, sign out.
+func TestConsoleInChromium(t *testing.T) {
+	t.Parallel()
+	chromium(t)
+	t.Run("SQLite", func(t *testing.T) { testConsole(t, newHarness(t)) })
+	t.Run("PostgreSQL", func(t *testing.T) {
+		testConsole(t, newHarness(t, withDatabase(testdb.FreshSchema(t, testdb.PostgresURL(t))),
+			func(c *serverConfig) { c.EncryptionKey = seal.NewKey("k1") }))
+	})
+}
+
+func testConsole(t *testing.T, h *harness) {
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	b := newBrowser(t, base, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+
+	// Sign in: a page asks for it, and brings the user back after.
+	b.run("signin page", chromedp.Navigate(base+"/instances"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	if loc := b.location(); !strings.Contains(loc, "/signin?next=%2Finstances") {
+		t.Fatalf("an anonymous visit went to %s", loc)
+	}
+	b.run("wrong password", chromedp.SendKeys(chromedp.CSS("#email"), h.creds.Email), chromedp.SendKeys(chromedp.CSS("#password"), "not it"),
+		chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("#problem")))
+	if p := b.text("#problem"); !strings.Contains(p, "wrong") {
+		t.Fatalf("a wrong password says %q", p)
+	}
+	b.run("signed in", chromedp.SendKeys(chromedp.CSS("#password"), h.creds.ConsolePassword),
+		chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("a.button.primary")))
+	if loc := b.location(); !strings.HasSuffix(loc, "/instances") {
+		t.Fatalf("after signing in: %s", loc)
+	}
+
+	// Create, through the form: the slider, a resource checkbox, the JSON
+	// editor with a key the form does not show, a tag.
+	b.run("create form", chromedp.Navigate(base+"/instances/new"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	var unlabelled []string
+	b.run("labels", eval(`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.id || e.name)`, &unlabelled))
+	if len(unlabelled) > 0 {
+		t.Errorf("form controls without a label: %v", unlabelled)
+	}
+	b.run("fill in the form",
+		chromedp.SendKeys(chromedp.CSS("#name"), "Browser made"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#apiKey"), h.sim.APIKey()),
+		setInput("#pod", "url"),
+		chromedp.WaitVisible(chromedp.CSS("#baseUrl")),
+		chromedp.SendKeys(chromedp.CSS("#baseUrl"), h.simURL),
+		chromedp.SendKeys(chromedp.CSS("#callbackUrl"), h.hook),
+		setInput("#interval-slider", "7"),
+		chromedp.Click(chromedp.CSS(`input[name=resource][value=leads]`)),
+		chromedp.Click(chromedp.CSS("#code summary")),
+		chromedp.WaitVisible(chromedp.CSS("#pollerConfig")),
+		chromedp.SendKeys(chromedp.CSS("#tags"), "browser, e2e"),
+	)
+	if v := b.value("#interval"); v != "7" {
+		t.Errorf("the slider moved to 7, the number box says %q", v)
+	}
+	var poller map[string]map[string]any
+	if err := json.Unmarshal([]byte(b.value("#pollerConfig")), &poller); err != nil {
+		t.Fatalf("the JSON editor: %v", err)
+	}
+	if _, ok := poller["leads"]; ok || len(poller) != 3 {
+		t.Fatalf("unchecking leads left the editor with %v", keys(poller))
+	}
+	poller["contacts"]["overlap"] = 90 // a key the form has no input for
+	edited, _ := json.MarshalIndent(poller, "", "  ")
+	b.run("JSON edited", setInput("#pollerConfig", string(edited)))
+	// The pencil: one resource's form, written back into the JSON.
+	b.run("pencil", chromedp.Click(chromedp.CSS(`button.pencil[data-resource=contacts]`)), chromedp.WaitVisible(chromedp.CSS("#rf-pageSize")))
+	if v := b.value("#rf-idField"); v != "CONTACT_ID" {
+		t.Errorf("the pencil's form shows idField %q", v)
+	}
+	b.run("pencil applied", setInput("#rf-pageSize", "250"), chromedp.Click(chromedp.CSS("#resource-apply")),
+		chromedp.WaitNotVisible(chromedp.CSS("#rf-pageSize")))
+	if v := b.value("#pollerConfig"); !strings.Contains(v, `"pageSize": 250`) || !strings.Contains(v, `"overlap": 90`) {
+		t.Fatalf("after the pencil, the JSON:\n%s", v)
+	}
+	b.run("created", chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#polls")))
+	if f := b.text(".flash"); !strings.Contains(f, "created") {
+		t.Errorf("after creating: flash %q", f)
+	}
+	inst := h.onlyInstance("Browser made")
+	cfg := inst.Configuration
+	if cfg["event.poller.refresh_interval"] != "7" || !strings.Contains(cfg["event.poller.configuration"], `"overlap"`) ||
+		!strings.Contains(cfg["event.poller.configuration"], `"pageSize":250`) ||
+		strings.Contains(cfg["event.poller.configuration"], `"leads"`) || strings.Join(inst.Tags, ",") != "browser,e2e" {
+		t.Fatalf("the instance made by the form: tags %v, configuration %v", inst.Tags, cfg)
+	}
+
+	// Listed, with its polls.
+	b.run("listed", chromedp.Navigate(base+"/instances"), chromedp.WaitVisible(chromedp.CSS(`tr[data-instance]`)))
+	if row := b.text(`tr[data-instance]`); !strings.Contains(row, "Browser made") || !strings.Contains(row, "contacts") || !strings.Contains(row, "browser") {
+		t.Errorf("the list's row: %q", row)
+	}
+	var overflow bool
+	b.run("on a phone", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`tr[data-instance]`)),
+		eval(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow))
+	if overflow {
+		t.Error("the instances page is wider than a phone's screen")
+	}
+	b.run("back on a laptop", chromedp.EmulateViewport(1280, 900))
+	b.run("searched away", setInput("#q", "nothing like it"), chromedp.Submit(chromedp.CSS("#q")),
+		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-instance]`)))
+
+	// Poll now: the status changes.
+	detail := fmt.Sprintf("%s/instances/%d", base, inst.ID)
+	b.run("detail", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS(`tr[data-resource=contacts]`)))
+	runs := h.pollRuns(inst.ID, "contacts")
+	b.run("poll now", chromedp.Click(chromedp.CSS(`tr[data-resource=contacts] button.poll-one`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	deadline := time.Now().Add(30 * time.Second)
+	for h.pollRuns(inst.ID, "contacts") <= runs && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if h.pollRuns(inst.ID, "contacts") <= runs {
+		t.Fatal("the poll asked for in the console did not run")
+	}
+	b.run("polled", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`tr[data-resource=contacts] td.last-run small`)))
+	if last := b.text(`tr[data-resource=contacts] td.last-run`); !strings.Contains(last, "records") {
+		t.Errorf("the last run after polling: %q", last)
+	}
+	if key := b.text("#signature-key"); len(key) < 16 {
+		t.Errorf("signature key shown as %q", key)
+	}
+
+	// Errors beside their fields, the input kept.
+	b.run("bad form", chromedp.Navigate(base+"/instances/new"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Refused"),
+		chromedp.SendKeys(chromedp.CSS("#apiKey"), h.sim.APIKey()),
+		setInput("#pod", "url"),
+		chromedp.SendKeys(chromedp.CSS("#baseUrl"), h.simURL),
+		chromedp.SendKeys(chromedp.CSS("#callbackUrl"), "ftp://example.com/hook"),
+		chromedp.Click(chromedp.CSS("#code summary")))
+	bad := strings.Replace(b.value("#pollerConfig"), `"updatedDateFormat": "yyyy-MM-dd HH:mm:ss"`, `"updatedDateFormat": "yyyy-MM-dd HH:mm:ss qqq"`, 1)
+	b.run("refused", setInput("#pollerConfig", bad), chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS("#callbackUrl-error")))
+	if e := b.text("#callbackUrl-error"); !strings.Contains(e, "http") {
+		t.Errorf("the callback URL's error: %q", e)
+	}
+	if e := b.text("#pollerConfig-error"); !strings.Contains(e, "updatedDateFormat") && !strings.Contains(e, "qqq") {
+		t.Errorf("the date pattern's error: %q", e)
+	}
+	if v := b.value("#callbackUrl"); v != "ftp://example.com/hook" {
+		t.Errorf("the callback URL typed was not kept: %q", v)
+	}
+	if v := b.value("#pollerConfig"); !strings.Contains(v, "HH:mm:ss qqq") {
+		t.Errorf("the JSON typed was not kept")
+	}
+	if v := b.value("#name"); v != "Refused" {
+		t.Errorf("the name typed was not kept: %q", v)
+	}
+	if n := h.countInstances(); n != 1 {
+		t.Fatalf("a refused form stored something: %d instances", n)
+	}
+
+	// Edit: the same form, filled in; the API key stays unless typed.
+	b.run("edit form", chromedp.Navigate(detail+"/edit"), chromedp.WaitVisible(chromedp.CSS("#name")))
+	if v := b.value("#apiKey"); v != "" {
+		t.Errorf("the edit form shows the API key: %q", v)
+	}
+	b.run("edited", setInput("#name", "Browser edited"),
+		setInput("#interval", "11"), chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#polls")))
+	inst = h.onlyInstance("Browser edited")
+	if cfg := inst.Configuration; cfg["event.poller.refresh_interval"] != "11" || !strings.Contains(cfg["event.poller.configuration"], `"overlap"`) {
+		t.Errorf("after editing: %v", cfg)
+	}
+
+	// Sign out: the old session is refused by the server, not only forgotten.
+	cookies := get(b, "cookies", func(ctx context.Context, t *chromedp.Target) ([]*network.Cookie, error) {
+		res, err := cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{})
+		return res.Cookies, err
+	})
+	b.run("signed out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#email")))
+	b.run("refused after signing out", chromedp.Navigate(base+"/instances"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(base)
+	for _, c := range cookies {
+		jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value}})
+	}
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(base + "/instances")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+		t.Errorf("the old session after signing out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// onlyInstance is the organization's instance of that name, through the API.
+func (h *harness) onlyInstance(name string) instanceJSON {
+	h.t.Helper()
+	resp, out := h.call("GET", "/instances", h.platform(), nil)
+	want(h.t, resp, out, 200, "")
+	var list []instanceJSON
+	json.Unmarshal(out, &list)
+	for _, in := range list {
+		if in.Name == name {
+			return in
+		}
+	}
+	h.t.Fatalf("no instance %q in %s", name, out)
+	return instanceJSON{}
+}
+
+func (h *harness) pollRuns(instanceID int64, resource string) int {
+	h.t.Helper()
+	p, err := h.srv.store.GetPoll(context.Background(), instanceID, resource)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p.Runs
+}
+
