@@ -382,4 +382,3 @@ func (h *harness) pollRuns(instanceID int64, resource string) int {
 	}
 	return p.Runs
 }
-

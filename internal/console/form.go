@@ -249,12 +249,12 @@ func (f *instanceForm) body() []byte {
 
 // inputs maps the API's field paths to the form's inputs.
 var inputs = map[string]string{
-	"name":                          "name",
-	"tags":                          "tags",
-	"configuration." + keyUsername:  "username",
-	"configuration." + keyAPIKey:    "apiKey",
-	"configuration." + keyPod:       "pod",
-	"configuration." + keyBaseURL:   "baseUrl",
+	"name":                         "name",
+	"tags":                         "tags",
+	"configuration." + keyUsername: "username",
+	"configuration." + keyAPIKey:   "apiKey",
+	"configuration." + keyPod:      "pod",
+	"configuration." + keyBaseURL:  "baseUrl",
 	"configuration." + instance.KeyEventsEnabled:   "events",
 	"configuration." + instance.KeyCallbackURL:     "callbackUrl",
 	"configuration." + instance.KeyRefreshInterval: "interval",
