@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pollhook/pollhook/internal/auth"
 	"github.com/pollhook/pollhook/internal/session"
@@ -254,5 +257,134 @@ func TestConsoleHTTPGuards(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a cross-site delete with a session: %d", resp.StatusCode)
+	}
+}
+
+// consoleClient is a browser without JavaScript: a cookie jar that does
+// not follow redirects, so each answer can be checked.
+type consoleClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newConsoleClient(t *testing.T, base string) *consoleClient {
+	jar, _ := cookiejar.New(nil)
+	return &consoleClient{t: t, base: base, http: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// do sends a request as the console's own pages would, and answers the
+// status, the Location and the body.
+func (c *consoleClient) do(method, path string, form url.Values) (int, string, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// One address in two organizations: the password is accepted, then the
+// user picks the organization, and sees only its instances. The pages
+// without JavaScript: enable, disable, backfill, delete after a
+// confirmation.
+func TestConsoleOrganizationsAndActions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	in, _ := h.create(h.instanceBody("Default's", nil))
+
+	// The same address and password in a second organization.
+	other := &store.Organization{Name: "Second org", SecretHash: auth.Hash(auth.NewSecret())}
+	if err := h.srv.store.CreateOrganization(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := auth.HashPassword(h.creds.ConsolePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &store.User{OrgID: other.ID, Email: h.creds.Email, SecretHash: auth.Hash(auth.NewSecret())}
+	if err := h.srv.store.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.store.SetUserPassword(ctx, u.ID, hash); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newConsoleClient(t, base)
+	status, loc, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}, "next": {"/instances"}})
+	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin/organization") {
+		t.Fatalf("signing in with two organizations: %d %s", status, loc)
+	}
+	if status, loc, _ := c.do("GET", "/instances", nil); status != http.StatusSeeOther || loc != "/signin/organization" {
+		t.Fatalf("a page before choosing: %d %s", status, loc)
+	}
+	_, _, page := c.do("GET", loc, nil)
+	if !strings.Contains(page, "Second org") || !strings.Contains(page, ">default<") {
+		t.Fatalf("the choice lists:\n%s", page)
+	}
+	if status, loc, _ := c.do("POST", "/signin/organization", url.Values{"organization": {fmt.Sprint(other.ID)}}); status != http.StatusSeeOther || loc != "/instances" {
+		t.Fatalf("choosing: %d %s", status, loc)
+	}
+	_, _, page = c.do("GET", "/instances", nil)
+	if !strings.Contains(page, "Second org") || strings.Contains(page, "Default&#39;s") || !strings.Contains(page, "No instances yet") {
+		t.Fatalf("the second organization's list shows another's instance or the wrong organization:\n%s", page)
+	}
+	if status, _, _ := c.do("GET", fmt.Sprintf("/instances/%d", in.ID), nil); status != http.StatusNotFound {
+		t.Errorf("another organization's instance: %d", status)
+	}
+
+	// Back as the default organization's user.
+	c.do("POST", "/signout", url.Values{})
+	c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}})
+	var def store.Organization
+	orgs, _ := h.srv.store.Organizations(ctx)
+	for _, o := range orgs {
+		if o.ID != other.ID {
+			def = *o
+		}
+	}
+	c.do("POST", "/signin/organization", url.Values{"organization": {fmt.Sprint(def.ID)}})
+	path := fmt.Sprintf("/instances/%d", in.ID)
+
+	if status, loc, _ := c.do("POST", path+"/disable", url.Values{}); status != http.StatusSeeOther || loc != path+"?done=disabled" {
+		t.Fatalf("disable: %d %s", status, loc)
+	}
+	if got := h.onlyInstance("Default's"); !got.Disabled {
+		t.Error("the instance is not disabled")
+	}
+	c.do("POST", path+"/enable", url.Values{})
+	if got := h.onlyInstance("Default's"); got.Disabled {
+		t.Error("the instance is not enabled again")
+	}
+	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2025-01-31"}}); status != http.StatusSeeOther {
+		t.Fatalf("backfill: %d %s", status, body)
+	}
+	p, err := h.srv.store.GetPoll(ctx, in.ID, "contacts")
+	if err != nil || !p.BackfillFrom.Equal(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("backfill asked: %+v %v", p, err)
+	}
+	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}}); status != http.StatusBadRequest || !strings.Contains(body, "2025-01-31") {
+		t.Errorf("a bad backfill date: %d", status)
+	}
+	_, _, confirm := c.do("GET", path+"/delete", nil)
+	if !strings.Contains(confirm, "cannot be undone") || h.countInstances() != 1 {
+		t.Fatalf("the confirmation page deleted, or does not ask")
+	}
+	if status, loc, _ := c.do("POST", path+"/delete", url.Values{}); status != http.StatusSeeOther || loc != "/instances?done=deleted" || h.countInstances() != 0 {
+		t.Errorf("delete: %d %s, %d instances left", status, loc, h.countInstances())
 	}
 }
