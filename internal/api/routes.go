@@ -301,7 +301,15 @@ func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, p params) {
 // instance header every hub answer carries.
 func (s *Server) hubConn(w http.ResponseWriter, r *http.Request) (element.Conn, bool) {
 	c := callerOf(r)
-	conn, in, err := s.cfg.Instances.Hub(r.Context(), c.Org.ID, c.token)
+	var conn element.Conn
+	var in *store.Instance
+	var err error
+	if c.inst != nil {
+		in = c.inst
+		conn, err = s.cfg.Instances.OpenHub(in)
+	} else {
+		conn, in, err = s.cfg.Instances.Hub(r.Context(), c.Org.ID, c.token)
+	}
 	if in != nil {
 		w.Header().Set("Elements-Element-Instance-Id", strconv.FormatInt(in.ID, 10))
 	}

@@ -139,6 +139,29 @@ func newRequestID() string {
 type caller struct {
 	instance.Caller
 	token string // the Element token, when given
+	// inst, set by ServeHub, is the instance a hub call acts on, already
+	// resolved (the console's session names it; no token is involved).
+	inst *store.Instance
+}
+
+// ServeHub answers a hub call (a path under /hubs/ below BasePath) for a
+// caller already signed in, on one of its organization's instances: the
+// console's "try it" on an instance's API docs, which acts through the
+// console's session and never puts a secret in the page. Only hub routes
+// are served.
+func (s *Server) ServeHub(w http.ResponseWriter, r *http.Request, c instance.Caller, inst *store.Instance) {
+	reqID := newRequestID()
+	w.Header().Set("Elements-Request-Id", reqID)
+	r = r.WithContext(context.WithValue(r.Context(), keyRequestID, reqID))
+	path, _ := strings.CutPrefix(r.URL.Path, BasePath)
+	rt, p, _ := s.router.match(r.Method, path)
+	if rt == nil || rt.auth != authHub || inst == nil || c.Org == nil || inst.OrgID != c.Org.ID {
+		s.fail(w, r, &httpError{http.StatusNotFound, "no such hub call: " + r.Method + " " + path})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r = r.WithContext(context.WithValue(r.Context(), keyCaller, caller{Caller: c, inst: inst}))
+	rt.handle(w, r, p)
 }
 
 func callerOf(r *http.Request) caller { c, _ := r.Context().Value(keyCaller).(caller); return c }

@@ -152,6 +152,14 @@ func eval[T any](js string, out *T) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// waitJS waits until a JavaScript expression is true.
+func waitJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](expr)(ctx, t)
+		return err
+	})
+}
+
 // setInput sets an input's value as a user's typing would end, and fires
 // the events the page listens to.
 func setInput(sel, value string) chromedp.Action[chromedp.Void] {
@@ -234,9 +242,11 @@ func testConsole(t *testing.T, h *harness) {
 		t.Errorf("the pencil's form shows idField %q", v)
 	}
 	b.run("pencil applied", setInput("#rf-pageSize", "250"), chromedp.Click(chromedp.CSS("#resource-apply")),
-		chromedp.WaitNotVisible(chromedp.CSS("#rf-pageSize")))
+		waitJS(`document.querySelector("#pollerConfig").value.includes('"pageSize": 250')`))
 	if v := b.value("#pollerConfig"); !strings.Contains(v, `"pageSize": 250`) || !strings.Contains(v, `"overlap": 90`) {
-		t.Fatalf("after the pencil, the JSON:\n%s", v)
+		var dbg string
+		b.run("debug", eval(`document.querySelector("#pollerConfig").value.length + " " + document.querySelector("#json-status").textContent + " " + document.querySelectorAll("#pollerConfig").length`, &dbg))
+		t.Fatalf("after the pencil, the JSON (%s):\n%s", dbg, v)
 	}
 	b.run("created", chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#polls")))
 	if f := b.text(".flash"); !strings.Contains(f, "created") {
@@ -325,6 +335,18 @@ func testConsole(t *testing.T, h *harness) {
 	inst = h.onlyInstance("Browser edited")
 	if cfg := inst.Configuration; cfg["event.poller.refresh_interval"] != "11" || !strings.Contains(cfg["event.poller.configuration"], `"overlap"`) {
 		t.Errorf("after editing: %v", cfg)
+	}
+
+	// The instance's API docs: "try it" lists contacts through the session.
+	b.run("API docs page", chromedp.Navigate(detail+"/api"), chromedp.WaitVisible(chromedp.CSS("#swagger-ui")))
+	b.run("API docs", chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList")))
+	b.run("try it", chromedp.Click(chromedp.CSS("#operations-hub-hubList .opblock-summary")),
+		chromedp.WaitVisible(chromedp.CSS(`#operations-hub-hubList input[placeholder="resource"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="resource"]`), "contacts"),
+		chromedp.Click(chromedp.CSS("#operations-hub-hubList .btn.execute")),
+		chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList .live-responses-table .response-col_description")))
+	if got := b.text("#operations-hub-hubList .live-responses-table"); !strings.Contains(got, "CONTACT_ID") || !strings.Contains(got, "200") {
+		t.Errorf("try it on contacts answered:\n%.600s", got)
 	}
 
 	// Sign out: the old session is refused by the server, not only forgotten.

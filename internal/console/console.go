@@ -47,6 +47,7 @@ type Config struct {
 	Instances *instance.Service
 	Polls     Polls
 	Sessions  *session.Manager
+	Hub       Hub
 	// Trusted are the proxies whose X-Forwarded-For is believed (the
 	// sign-in throttle counts per client address).
 	Trusted []netip.Prefix
@@ -94,6 +95,9 @@ func New(cfg Config) (http.Handler, error) {
 	mux.Handle("POST /instances/{id}/disable", c.user(c.enable(false)))
 	mux.Handle("GET /instances/{id}/delete", c.user(c.deletePage))
 	mux.Handle("POST /instances/{id}/delete", c.user(c.delete))
+	mux.Handle("GET /instances/{id}/api", c.user(c.apiDocs))
+	mux.Handle("GET /instances/{id}/api/openapi.json", c.user(c.apiSpec))
+	mux.Handle("/instances/{id}/api/hubs/{path...}", c.user(c.apiCall))
 
 	cop := http.NewCrossOriginProtection()
 	if cfg.PublicURL != "" {
@@ -216,7 +220,7 @@ func (c *Console) parse() error {
 		return err
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "choose", "instances", "form", "instance", "delete", "problem"} {
+	for _, name := range []string{"signin", "choose", "instances", "form", "instance", "delete", "problem", "apidocs"} {
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return err

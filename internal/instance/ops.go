@@ -491,11 +491,17 @@ func (s *Service) Hub(ctx context.Context, orgID int64, token string) (element.C
 	if err != nil {
 		return nil, nil, err
 	}
-	if inst.Disabled {
-		return nil, inst, &Error{Status: http.StatusForbidden, Message: "the instance is disabled"}
-	}
-	conn, err := s.Open(inst)
+	conn, err := s.OpenHub(inst)
 	return conn, inst, err
+}
+
+// OpenHub connects to an instance for hub calls: refused while the
+// instance is disabled.
+func (s *Service) OpenHub(inst *store.Instance) (element.Conn, error) {
+	if inst.Disabled {
+		return nil, &Error{Status: http.StatusForbidden, Message: "the instance is disabled"}
+	}
+	return s.Open(inst)
 }
 
 // Open connects to an instance's upstream account, sharing the account's
