@@ -61,24 +61,34 @@ func parseHour(s string) (time.Time, error) {
 // recording (created_at) and type, for one instance or, with instanceID
 // 0, all of them. Ordered by hour, then type.
 func (q queries) EventsPerHour(ctx context.Context, orgID, instanceID int64, since, until time.Time) ([]HourCount, error) {
-	query := `SELECT ` + q.d.hour("created_at") + ` AS h, event_type, COUNT(*) FROM events
+	query, args := q.d.eventsPerHour(orgID, instanceID, since, until)
+	return q.hourCounts(ctx, query, args...)
+}
+
+func (d dialect) eventsPerHour(orgID, instanceID int64, since, until time.Time) (string, []any) {
+	query := `SELECT ` + d.hour("created_at") + ` AS h, event_type, COUNT(*) FROM events
 		WHERE org_id = ? AND created_at >= ? AND created_at < ?`
 	args := []any{orgID, since.UTC(), until.UTC()}
 	if instanceID != 0 {
 		query += ` AND instance_id = ?`
 		args = append(args, instanceID)
 	}
-	return q.hourCounts(ctx, query+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	return query + ` GROUP BY 1, 2 ORDER BY 1, 2`, args
 }
 
 // attemptsOf is the FROM and WHERE of the attempts of an organization
-// (or one instance) made in [since, until), with their arguments.
+// (or one instance) made in [since, until), with their arguments. The
+// range is read through attempts_at and each attempt's notification by
+// its key: never the other way round, which would read all of an
+// instance's notifications (notifications_instance) whatever the range.
+// SQLite joins a CROSS JOIN in the order written; the unary plus keeps
+// either database from reaching the notifications by instance_id.
 func attemptsOf(orgID, instanceID int64, since, until time.Time) (string, []any) {
-	query := ` FROM attempts a JOIN notifications n ON n.seq = a.notification_id
-		WHERE a.at >= ? AND a.at < ? AND n.org_id = ?`
+	query := ` FROM attempts a CROSS JOIN notifications n
+		WHERE n.seq = a.notification_id AND a.at >= ? AND a.at < ? AND n.org_id = ?`
 	args := []any{since.UTC(), until.UTC(), orgID}
 	if instanceID != 0 {
-		query += ` AND n.instance_id = ?`
+		query += ` AND +n.instance_id = ?`
 		args = append(args, instanceID)
 	}
 	return query, args
@@ -92,14 +102,19 @@ const attemptOK = `(a.status_code BETWEEN 200 AND 299 AND a.error = '')`
 // delivery attempts per hour and kind: FailureNoResponse, Failure4xx,
 // Failure5xx, FailureOther. Ordered by hour, then kind.
 func (q queries) FailuresPerHour(ctx context.Context, orgID, instanceID int64, since, until time.Time) ([]HourCount, error) {
+	query, args := q.d.failuresPerHour(orgID, instanceID, since, until)
+	return q.hourCounts(ctx, query, args...)
+}
+
+func (d dialect) failuresPerHour(orgID, instanceID int64, since, until time.Time) (string, []any) {
 	from, args := attemptsOf(orgID, instanceID, since, until)
-	query := `SELECT ` + q.d.hour("a.at") + ` AS h,
+	query := `SELECT ` + d.hour("a.at") + ` AS h,
 		CASE WHEN a.status_code = 0 THEN '` + FailureNoResponse + `'
 			WHEN a.status_code BETWEEN 400 AND 499 THEN '` + Failure4xx + `'
 			WHEN a.status_code BETWEEN 500 AND 599 THEN '` + Failure5xx + `'
 			ELSE '` + FailureOther + `' END AS kind,
 		COUNT(*)` + from + ` AND NOT ` + attemptOK + ` GROUP BY 1, 2 ORDER BY 1, 2`
-	return q.hourCounts(ctx, query, args...)
+	return query, args
 }
 
 func (q queries) hourCounts(ctx context.Context, query string, args ...any) ([]HourCount, error) {
@@ -190,10 +205,7 @@ var bucketSQL = func() string {
 // histogram bucket as LatencyBucket describes: the database returns at
 // most one row per hour and bucket, never every attempt. Ordered by hour.
 func (q queries) DeliveryLatency(ctx context.Context, orgID, instanceID int64, since, until time.Time) ([]HourLatency, error) {
-	from, args := attemptsOf(orgID, instanceID, since, until)
-	query := `SELECT ` + q.d.hour("a.at") + ` AS h, ` + bucketSQL + ` AS bucket,
-		COUNT(*), MIN(a.latency_ms), MAX(a.latency_ms)` + from + ` AND ` + attemptOK + `
-		GROUP BY 1, 2 ORDER BY 1, 2`
+	query, args := q.d.deliveryLatency(orgID, instanceID, since, until)
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -230,6 +242,13 @@ func (q queries) DeliveryLatency(ctx context.Context, orgID, instanceID int64, s
 	}
 	flush(cur)
 	return out, nil
+}
+
+func (d dialect) deliveryLatency(orgID, instanceID int64, since, until time.Time) (string, []any) {
+	from, args := attemptsOf(orgID, instanceID, since, until)
+	return `SELECT ` + d.hour("a.at") + ` AS h, ` + bucketSQL + ` AS bucket,
+		COUNT(*), MIN(a.latency_ms), MAX(a.latency_ms)` + from + ` AND ` + attemptOK + `
+		GROUP BY 1, 2 ORDER BY 1, 2`, args
 }
 
 // bucket is one row of the latency histogram, in milliseconds.
