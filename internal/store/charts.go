@@ -141,7 +141,7 @@ func (q queries) hourCounts(ctx context.Context, query string, args ...any) ([]H
 // latencyBounds are the upper bounds (exclusive, in milliseconds) of the
 // latency histogram's buckets: 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25,
 // 30, 40, 50, 60, 80, 100, ... 80000; a last bucket holds the rest. Each
-// is at most 25% wider than its lower bound from 10 ms on.
+// is at most a third wider than its lower bound from 10 ms on.
 var latencyBounds = func() []int64 {
 	var out []int64
 	for scale := int64(1); scale <= 10000; scale *= 10 {
@@ -173,8 +173,8 @@ func latencyBucket(ms int64) int {
 // rank is exact, the value within it is interpolated between its least
 // and greatest latency by rank. A percentile is therefore exact when its
 // bucket holds a single latency or its rank is the bucket's first or
-// last, and otherwise off by less than the bucket's width (at most 25%
-// of the value from 10 ms on) and always within [lo, hi) of the exact
+// last, and otherwise off by less than the bucket's width (at most a
+// third of the value from 10 ms on) and always within [lo, hi) of the exact
 // value's bucket. The last bucket's hi is math.MaxInt64.
 func LatencyBucket(d time.Duration) (lo, hi time.Duration) {
 	i := latencyBucket(d.Milliseconds())
