@@ -80,7 +80,7 @@ func (b Bars) SVG() template.HTML {
 			y0, y1 := c.y(base, top), c.y(base+v, top)
 			c.printf(`<rect class="bar" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s</title></rect>`,
 				num(float64(marginL)+float64(i)*bw+gap/2), num(y1), num(bw-gap), num(y0-y1), s.Color,
-				esc(bk.label(i, true)+" UTC: "+Count(v)+" "+s.Name))
+				esc(bk.label(i)+" UTC: "+Count(v)+" "+s.Name))
 			base += v
 		}
 	}
@@ -91,6 +91,7 @@ func (b Bars) SVG() template.HTML {
 // desc is the chart in a sentence: "412 events in the 24 hours to 2 Mar
 // 10:00 UTC, most at 14:00 (37): CREATED 200, UPDATED 150, DELETED 62."
 func (b Bars) desc(total float64, most int, totals, sums []float64, series []Series) string {
+	b.Buckets = b.Buckets.norm()
 	unit := cmpOr(b.Unit, "values")
 	if total == 0 {
 		return "No " + unit + " in " + b.Buckets.period() + "."
@@ -106,7 +107,7 @@ func (b Bars) desc(total float64, most int, totals, sums []float64, series []Ser
 		}
 	}
 	return strconv.FormatFloat(total, 'f', -1, 64) + " " + unit + " in " + b.Buckets.period() +
-		", most" + at + b.Buckets.label(most, true) + " (" + strconv.FormatFloat(totals[most], 'f', -1, 64) + "): " +
+		", most" + at + b.Buckets.label(most) + " (" + strconv.FormatFloat(totals[most], 'f', -1, 64) + "): " +
 		strings.Join(parts, ", ") + "."
 }
 

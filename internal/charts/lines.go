@@ -85,7 +85,7 @@ func (l Lines) SVG() template.HTML {
 			if known(s, i) {
 				c.printf(`<circle class="point" cx="%s" cy="%s" r="2.5" fill="%s"><title>%s</title></circle>`,
 					num(x(i)), num(c.y(math.Max(s.Values[i], 0), top)), s.Color,
-					esc(bk.label(i, true)+" UTC: "+s.Name+" "+format(s.Values[i])))
+					esc(bk.label(i)+" UTC: "+s.Name+" "+format(s.Values[i])))
 			}
 		}
 		c.printf(`</g>`)
@@ -118,7 +118,7 @@ func (l Lines) desc(series []Series, known func(Series, int) bool, format func(f
 			parts = append(parts, s.Name+": no data")
 			continue
 		}
-		parts = append(parts, s.Name+" from "+format(lo)+" to "+format(hi)+" (highest at "+bk.label(at, true)+")")
+		parts = append(parts, s.Name+" from "+format(lo)+" to "+format(hi)+" (highest at "+bk.label(at)+")")
 	}
 	d := "Over " + bk.period() + ": " + strings.Join(parts, "; ")
 	if gaps > 0 {

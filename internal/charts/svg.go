@@ -80,14 +80,14 @@ func (b Buckets) Index(t time.Time) (int, bool) {
 // At is the start of bucket i.
 func (b Buckets) At(i int) time.Time { return b.Start.Add(time.Duration(i) * b.Step) }
 
-// label is bucket i's name in text: "14:00" for hours ("Tue 2 Mar" at
-// midnight when long is set), "Tue 2 Mar" for days.
-func (b Buckets) label(i int, long bool) string {
+// label is bucket i's name in text: "14:00" for hours ("Mon 2 Mar 00:00"
+// at midnight), "Mon 2 Mar" for days.
+func (b Buckets) label(i int) string {
 	t := b.At(i)
 	if b.Step >= 24*time.Hour {
 		return t.Format("Mon 2 Jan")
 	}
-	if long && t.Hour() == 0 && t.Minute() == 0 {
+	if t.Hour() == 0 && t.Minute() == 0 {
 		return t.Format("Mon 2 Jan 15:04")
 	}
 	return t.Format("15:04")
@@ -238,7 +238,7 @@ func (c *canvas) axes(bk Buckets, ticks []float64, top float64, format func(floa
 		marginL, num(c.bottom()), width-marginR, num(c.bottom()))
 	for i := 0; i < bk.N; i++ {
 		// Round to the step's multiples of the absolute time, not the range.
-		if idx := int(bk.At(i).Unix()/int64(bk.Step/time.Second)) % k; idx != 0 && !(bk.Step >= 24*time.Hour && k == 1) {
+		if int(bk.At(i).Unix()/int64(bk.Step/time.Second))%k != 0 {
 			continue
 		}
 		x := float64(marginL) + (float64(i)+0.5)*bw
