@@ -55,6 +55,7 @@ var layers = map[string][]string{
 	// Storage.
 	"store":   nil,
 	"metrics": {"store"},
+	"charts":  {"store"}, // SVG charts of the store's rows, for the console
 	"session": {"auth", "store"},
 
 	// Domain.

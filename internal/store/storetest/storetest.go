@@ -33,6 +33,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("ConsoleUsers", func(t *testing.T) { t.Parallel(); testConsoleUsers(t, open(t)) })
 	t.Run("ConsoleSessions", func(t *testing.T) { t.Parallel(); testConsoleSessions(t, open(t)) })
 	t.Run("ConsoleSessionsCascade", func(t *testing.T) { t.Parallel(); testConsoleSessionsCascade(t, open(t)) })
+	t.Run("EventsPerHour", func(t *testing.T) { t.Parallel(); testEventsPerHour(t, open(t)) })
+	t.Run("FailuresPerHour", func(t *testing.T) { t.Parallel(); testFailuresPerHour(t, open(t)) })
+	t.Run("DeliveryLatency", func(t *testing.T) { t.Parallel(); testDeliveryLatency(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued
