@@ -71,7 +71,7 @@ var layers = map[string][]string{
 	"api":  {"auth", "delivery", "element", "element/ceql", "instance", "poller", "store"},
 	// The console: pages over the same services as the API (never jobs),
 	// and no SQL (the store's methods only).
-	"console": {"delivery", "instance", "poller", "session", "store"},
+	"console": {"charts", "delivery", "instance", "poller", "session", "store"},
 	"bench": {"auth", "element", "element/insightly", "instance", "jobs", "metrics", "netguard", "seal",
 		"sim/insightly", "store"},
 	"app": {"api", "auth", "bench", "client", "console", "delivery", "element", "element/insightly", "instance", "jobs",

@@ -4,14 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -403,4 +408,198 @@ func (h *harness) pollRuns(instanceID int64, resource string) int {
 		h.t.Fatal(err)
 	}
 	return p.Runs
+}
+
+// receiverHit is one request a test receiver got.
+type receiverHit struct {
+	id   string // Elements-Webhook-Id
+	test bool   // Pollhook-Test: true
+	body string
+}
+
+// scriptedReceiver answers the statuses it is given, in order, then 200,
+// and records what it gets.
+type scriptedReceiver struct {
+	url    string
+	mu     sync.Mutex
+	script []int
+	hits   []receiverHit
+}
+
+func newScriptedReceiver(t *testing.T) *scriptedReceiver {
+	rv := &scriptedReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rv.mu.Lock()
+		status := http.StatusOK
+		if len(rv.script) > 0 {
+			status, rv.script = rv.script[0], rv.script[1:]
+		}
+		rv.hits = append(rv.hits, receiverHit{id: r.Header.Get("Elements-Webhook-Id"), test: r.Header.Get("Pollhook-Test") == "true", body: string(body)})
+		rv.mu.Unlock()
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"receiver":"answered %d"}`, status)
+	}))
+	t.Cleanup(srv.Close)
+	rv.url = srv.URL + "/hook"
+	return rv
+}
+
+func (rv *scriptedReceiver) answer(statuses ...int) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	rv.script = append(rv.script, statuses...)
+}
+
+func (rv *scriptedReceiver) got() []receiverHit {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return slices.Clone(rv.hits)
+}
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// change creates a contact in the simulator, through its API.
+func (h *harness) change(t *testing.T, name string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", h.simURL+"/Contacts", strings.NewReader(`{"LAST_NAME":`+strconv.Quote(name)+`}`))
+	req.SetBasicAuth(h.sim.APIKey(), "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("creating a contact in the simulator: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// pollNow asks for a poll of an instance's contacts through the API, and
+// waits until it ran.
+func (h *harness) pollNow(t *testing.T, id int64) {
+	t.Helper()
+	runs := h.pollRuns(id, "contacts")
+	resp, out := h.call("POST", fmt.Sprintf("/instances/%d/polls/contacts/run", id), h.platform(), nil)
+	want(t, resp, out, http.StatusAccepted, "")
+	waitFor(t, "the poll asked for", func() bool { return h.pollRuns(id, "contacts") > runs })
+}
+
+// signIn signs the tab in as the first user.
+func (b *browserTab) signIn(h *harness) {
+	b.t.Helper()
+	b.run("sign in", chromedp.Navigate(b.base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), h.creds.Email), chromedp.SendKeys(chromedp.CSS("#password"), h.creds.ConsolePassword),
+		chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("a.button.primary")))
+}
+
+// What someone running integrations opens the console for, in Chromium:
+// a change appears among the events with its delivered attempt and the
+// notification as sent; one replay and a filtered replay reach the
+// receiver under the same id; a test notification shows the receiver's
+// answer; a failing receiver makes the callback retry, then suspends it,
+// and reactivating releases its queue in order; the charts have data.
+func TestConsoleDeliveriesInChromium(t *testing.T) {
+	t.Parallel()
+	chromium(t)
+	t.Run("SQLite", func(t *testing.T) { testConsoleDeliveries(t, newHarness(t)) })
+	t.Run("PostgreSQL", func(t *testing.T) {
+		testConsoleDeliveries(t, newHarness(t, withDatabase(testdb.FreshSchema(t, testdb.PostgresURL(t))),
+			func(c *serverConfig) { c.EncryptionKey = seal.NewKey("k1") }))
+	})
+}
+
+func testConsoleDeliveries(t *testing.T, h *harness) {
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	b := newBrowser(t, base, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
+	rv := newScriptedReceiver(t)
+	in, _ := h.create(h.instanceBody("Deliveries", map[string]any{"event.notification.callback.url": rv.url}))
+	waitFor(t, "the first poll", func() bool { return h.pollRuns(in.ID, "contacts") > 0 })
+	b.signIn(h)
+
+	// A change, polled and delivered, among the events.
+	h.change(t, "Lovelace")
+	h.pollNow(t, in.ID)
+	waitFor(t, "the notification", func() bool { return len(rv.got()) == 1 })
+	first := rv.got()[0].id
+	b.run("events", chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.CSS("#events tr[data-event]")))
+	b.run("event", chromedp.Click(chromedp.CSS("#events tr[data-event] a")), chromedp.WaitVisible(chromedp.CSS("#sent")))
+	if sent := b.text("#sent"); !strings.Contains(sent, first) || !strings.Contains(sent, "Lovelace") {
+		t.Errorf("the notification as sent:\n%.400s", sent)
+	}
+	if a := b.text("#attempt-list .attempt .status"); a != "200" {
+		t.Errorf("the delivered attempt shows %q", a)
+	}
+
+	// Replay one: the same id again.
+	b.run("replayed", chromedp.Click(chromedp.CSS("#replay-one")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	waitFor(t, "the replay", func() bool { return len(rv.got()) == 2 })
+	// Replay the filtered set, after a confirmation that counts.
+	b.run("replay filtered", chromedp.Navigate(base+"/events?filtered=1&resource=contacts&type=CREATED"),
+		chromedp.WaitVisible(chromedp.CSS("#events")), chromedp.Click(chromedp.CSS("#replay-filtered")), chromedp.WaitVisible(chromedp.CSS("#replay-count")))
+	if n := b.text("#replay-count"); n != "1" {
+		t.Fatalf("the confirmation counts %s notifications, want 1", n)
+	}
+	b.run("replayed filtered", chromedp.Click(chromedp.CSS("#confirm-replay")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	waitFor(t, "the filtered replay", func() bool { return len(rv.got()) == 3 })
+	for i, hit := range rv.got() {
+		if hit.id != first {
+			t.Errorf("delivery %d has id %s, want the same notification %s", i, hit.id, first)
+		}
+	}
+
+	// A test notification: the receiver's answer, out of band.
+	detail := fmt.Sprintf("%s/instances/%d", base, in.ID)
+	b.run("test notification", chromedp.Navigate(detail), chromedp.Click(chromedp.CSS("#callback-test")),
+		chromedp.WaitVisible(chromedp.CSS("#test-status")))
+	if st := b.text("#test-status"); st != "200" || !strings.Contains(b.text("#test-response"), "answered 200") {
+		t.Errorf("the test notification shows status %q, answer %q", st, b.text("#test-response"))
+	}
+	if hits := rv.got(); len(hits) != 4 || !hits[3].test || !strings.Contains(hits[3].body, `"action":"test"`) {
+		t.Errorf("the receiver's 4th request: %+v", hits[len(hits)-1])
+	}
+
+	// The receiver fails: the callback retries, then is suspended (410);
+	// what comes meanwhile waits; reactivating sends it, in order.
+	rv.answer(http.StatusServiceUnavailable, http.StatusGone)
+	h.change(t, "Babbage")
+	h.pollNow(t, in.ID)
+	waitFor(t, "the failed attempt", func() bool { return len(rv.got()) == 5 })
+	b.run("retrying", chromedp.Navigate(base+"/activity"), chromedp.WaitVisible(chromedp.CSS("#callbacks")))
+	if st := b.text("tr[data-callback] .state"); !strings.Contains(st, "retrying") {
+		t.Errorf("the callback after a 503: %q", st)
+	}
+	waitFor(t, "the retry, answered 410", func() bool { return len(rv.got()) == 6 })
+	h.change(t, "Hopper")
+	h.pollNow(t, in.ID)
+	b.run("suspended", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("button.reactivate")))
+	if w := b.text("tr[data-callback] .waiting"); !strings.HasPrefix(w, "2") {
+		t.Errorf("waiting behind the suspension: %q", w)
+	}
+	b.run("reactivated", chromedp.Click(chromedp.CSS("button.reactivate")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	waitFor(t, "the queue after reactivation", func() bool { return len(rv.got()) == 8 })
+	hits := rv.got()
+	if hits[6].id != hits[5].id || !strings.Contains(hits[6].body, "Babbage") || !strings.Contains(hits[7].body, "Hopper") {
+		t.Errorf("after reactivation: %s (%.60s…), then %s (%.60s…); want Babbage's notification again, then Hopper's",
+			hits[6].id, hits[6].body, hits[7].id, hits[7].body)
+	}
+
+	// The charts have data.
+	b.run("charts", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".charts svg")))
+	var desc string
+	b.run("chart text", eval(`document.querySelector(".charts svg desc").textContent`, &desc))
+	if !strings.Contains(desc, "events in the") {
+		t.Errorf("the events chart says %q", desc)
+	}
+	var points int
+	b.run("latency points", eval(`document.querySelectorAll(".charts figure:nth-child(2) svg circle").length`, &points))
+	if points == 0 {
+		t.Error("the latency chart has no point")
+	}
 }

@@ -307,7 +307,8 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: s.jobs, Deliveries: s.jobs.Outbox(), Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
-	con, err := console.New(console.Config{Store: st, Instances: s.instances, Polls: s.jobs, Sessions: s.sessions(), Hub: s.api,
+	con, err := console.New(console.Config{Store: st, Instances: s.instances, Polls: s.jobs, Sessions: s.sessions(), Hub: s.api, Outbox: s.jobs.Outbox(),
+		Tester: s.jobs.Pipeline().Tester(),
 		Trusted: cfg.trustedProxies, PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
 		st.Close()

@@ -171,7 +171,7 @@ func (c *canvas) open(title, desc string, series []Series, legend func(i int) st
 	h.Write([]byte(title + "\x00" + desc))
 	c.id = fmt.Sprintf("chart-%08x", h.Sum32())
 	c.printf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" role="img" aria-labelledby="%s-t %s-d"`+
-		` font-family="system-ui, sans-serif" font-size="%d" style="max-width:40rem;height:auto;display:block">`,
+		` font-family="system-ui, sans-serif" font-size="%d">`,
 		width, height, c.id, c.id, fontSize)
 	c.printf(`<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, c.id, esc(title), c.id, esc(desc))
 	// The legend: rows of swatch and name, wrapped to the width.

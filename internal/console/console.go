@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/poller"
 	"github.com/pollhook/pollhook/internal/session"
@@ -48,6 +49,10 @@ type Config struct {
 	Polls     Polls
 	Sessions  *session.Manager
 	Hub       Hub
+	// Outbox replays notifications and reactivates callbacks.
+	Outbox *delivery.Outbox
+	// Tester sends test notifications.
+	Tester *delivery.Tester
 	// Trusted are the proxies whose X-Forwarded-For is believed (the
 	// sign-in throttle counts per client address).
 	Trusted []netip.Prefix
@@ -95,6 +100,15 @@ func New(cfg Config) (http.Handler, error) {
 	mux.Handle("POST /instances/{id}/disable", c.user(c.enable(false)))
 	mux.Handle("GET /instances/{id}/delete", c.user(c.deletePage))
 	mux.Handle("POST /instances/{id}/delete", c.user(c.delete))
+	mux.Handle("GET /activity", c.user(c.activity))
+	mux.Handle("GET /events", c.user(c.events))
+	mux.Handle("GET /events/replay", c.user(c.replayPage))
+	mux.Handle("POST /events/replay", c.user(c.replayFiltered))
+	mux.Handle("GET /events/{eventId}", c.user(c.event))
+	mux.Handle("POST /notifications/{notificationId}/replay", c.user(c.replay))
+	mux.Handle("POST /callbacks/{id}/reactivate", c.user(c.reactivate))
+	mux.Handle("POST /instances/{id}/callback-test", c.user(c.callbackTest))
+	mux.Handle("GET /instances/{id}/callback-tests/{testId}", c.user(c.callbackTestResult))
 	mux.Handle("GET /instances/{id}/api", c.user(c.apiDocs))
 	mux.Handle("GET /instances/{id}/api/openapi.json", c.user(c.apiSpec))
 	mux.Handle("/instances/{id}/api/hubs/{path...}", c.user(c.apiCall))
@@ -185,6 +199,13 @@ type page struct {
 func (c *Console) parse() error {
 	funcs := template.FuncMap{
 		"join": strings.Join,
+		"list": func(v ...string) []string { return v },
+		"stamp": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05Z")
+		},
 		"every": func(seconds int64) string {
 			d := time.Duration(seconds) * time.Second
 			switch {
@@ -220,7 +241,7 @@ func (c *Console) parse() error {
 		return err
 	}
 	c.pages = map[string]*template.Template{}
-	for _, name := range []string{"signin", "choose", "instances", "form", "instance", "delete", "problem", "apidocs"} {
+	for _, name := range []string{"signin", "choose", "instances", "form", "instance", "delete", "problem", "apidocs", "activity", "events", "event", "replay", "testdelivery"} {
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
 		if err != nil {
 			return err
@@ -267,7 +288,15 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *viewer, err er
 }
 
 func (v *viewer) page(title string, data any) page {
-	return page{Title: title, User: v.caller.User, Org: v.caller.Org, Data: data, Flash: flashes[v.r.URL.Query().Get("done")]}
+	q := v.r.URL.Query()
+	flash := flashes[q.Get("done")]
+	switch q.Get("done") {
+	case "replayed":
+		flash = "Notification " + q.Get("notification") + " is queued again, under the same id."
+	case "replayed-many":
+		flash = q.Get("count") + " notifications are queued again, under the same ids."
+	}
+	return page{Title: title, User: v.caller.User, Org: v.caller.Org, Data: data, Flash: flash}
 }
 
 // flashes say what the last action did (?done=…).
@@ -278,6 +307,7 @@ var flashes = map[string]string{
 	"backfilling":     "A backfill is asked for: it runs within a few seconds. Reload to see it.",
 	"nothing to poll": "Nothing to poll: events are off, the instance is disabled, or it polls no such resource.",
 	"enabled":         "Enabled: its polls run again.",
+	"reactivated":     "Reactivated: the callback's queue goes out now, in order.",
 	"disabled":        "Disabled: its polls stop until it is enabled.",
 	"deleted":         "The instance is deleted.",
 }

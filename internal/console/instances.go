@@ -175,6 +175,7 @@ type detailData struct {
 	// The signature key and the Standard Webhooks secret derived from it
 	// ("" when events are off).
 	SignatureKey, StandardSecret string
+	Charts                       chartSet
 }
 
 type configItem struct{ Key, Value string }
@@ -206,6 +207,10 @@ func (c *Console) detail(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	if cbs, err := c.callbacks(r, v); err == nil {
 		d.Callback = cbs[in.Configuration[instance.KeyCallbackURL]]
+	}
+	if d.Charts, err = c.chartsFor(r, v.caller.Org.ID, in.ID); err != nil {
+		c.fail(w, r, v, err)
+		return
 	}
 	c.render(w, http.StatusOK, "instance", v.page(in.Name, d))
 }

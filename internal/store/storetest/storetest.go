@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("LongConfigValues", func(t *testing.T) { t.Parallel(); testLongConfigValues(t, open(t)) })
 	t.Run("Windows", func(t *testing.T) { t.Parallel(); testWindows(t, open(t)) })
 	t.Run("RequestsDuringARun", func(t *testing.T) { t.Parallel(); testRequestsDuringARun(t, open(t)) })
+	t.Run("CallbackQueues", func(t *testing.T) { t.Parallel(); testCallbackQueues(t, open(t)) })
 	t.Run("ConsoleUsers", func(t *testing.T) { t.Parallel(); testConsoleUsers(t, open(t)) })
 	t.Run("ConsoleSessions", func(t *testing.T) { t.Parallel(); testConsoleSessions(t, open(t)) })
 	t.Run("ConsoleSessionsCascade", func(t *testing.T) { t.Parallel(); testConsoleSessionsCascade(t, open(t)) })
@@ -127,6 +128,33 @@ func testReplayDuringSend(t *testing.T, s *store.Store) {
 	}
 	if from, _ := s.PendingNotifications(ctx, cb.ID, again[0].Seq-1, 10); len(from) != 1 {
 		t.Errorf("pending after the seq before n1: %v", from)
+	}
+}
+
+// A callback's queue counts what is not delivered, held or not, and
+// dates its head.
+func testCallbackQueues(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, cb, ns := outbox(t, s, "q1", "q2", "q3")
+	if err := s.InTx(ctx, func(tx *store.Tx) error {
+		return tx.RecordAttempts(ctx, []store.AttemptResult{{Notification: ns[0], Attempt: store.Attempt{At: time.Now(), StatusCode: 200},
+			Status: store.NotificationDelivered}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.QueueAll(ctx, cb.ID); err != nil {
+		t.Fatal(err)
+	}
+	qs, err := s.CallbackQueues(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := qs[cb.ID]
+	if len(qs) != 1 || q.Waiting != 2 || !q.Oldest.Equal(ns[1].CreatedAt) {
+		t.Errorf("queues %+v, want q2 and q3 waiting since %s", qs, ns[1].CreatedAt)
+	}
+	if other, err := s.CallbackQueues(ctx, o.ID+1000); err != nil || len(other) != 0 {
+		t.Errorf("another organization's queues: %v %v", other, err)
 	}
 }
 
