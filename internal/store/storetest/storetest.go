@@ -32,6 +32,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("RequestsDuringARun", func(t *testing.T) { t.Parallel(); testRequestsDuringARun(t, open(t)) })
 	t.Run("ConsoleUsers", func(t *testing.T) { t.Parallel(); testConsoleUsers(t, open(t)) })
 	t.Run("ConsoleSessions", func(t *testing.T) { t.Parallel(); testConsoleSessions(t, open(t)) })
+	t.Run("EventFilters", func(t *testing.T) { t.Parallel(); testEventFilters(t, open(t)) })
+	t.Run("EventNotifications", func(t *testing.T) { t.Parallel(); testEventNotifications(t, open(t)) })
+	t.Run("TestDeliveries", func(t *testing.T) { t.Parallel(); testTestDeliveries(t, open(t)) })
 	t.Run("ConsoleSessionsCascade", func(t *testing.T) { t.Parallel(); testConsoleSessionsCascade(t, open(t)) })
 }
 
