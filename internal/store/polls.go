@@ -552,6 +552,24 @@ func (q queries) EventNotifications(ctx context.Context, orgID int64, f EventFil
 	return q.notifications(ctx, query, append(append([]any{orgID, after}, args...), limit)...)
 }
 
+// LatestEvent is an instance's most recent event of one of resources
+// (any resource when none is given); ErrNotFound when it has none.
+func (q queries) LatestEvent(ctx context.Context, instanceID int64, resources ...string) (*Event, error) {
+	query := `SELECT ` + eventColumns + ` FROM events WHERE instance_id = ?`
+	args := []any{instanceID}
+	if len(resources) > 0 {
+		query += ` AND resource IN (` + placeholders(len(resources)) + `)`
+		for _, r := range resources {
+			args = append(args, r)
+		}
+	}
+	e, err := scanEvent(q.row(ctx, query+` ORDER BY seq DESC LIMIT 1`, args...))
+	if err != nil {
+		return nil, q.d.wrap(err)
+	}
+	return e, nil
+}
+
 // EventByID reads one event of an organization.
 func (q queries) EventByID(ctx context.Context, orgID int64, id string) (*Event, error) {
 	e, err := scanEvent(q.row(ctx, `SELECT `+eventColumns+` FROM events WHERE org_id = ? AND id = ?`, orgID, id))
