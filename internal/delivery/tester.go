@@ -50,12 +50,9 @@ const testObjectID = "pollhook-test"
 // store.ErrNotFound (no such instance in the organization), a
 // *TestRefusedError, or the store's.
 func (t *Tester) Test(ctx context.Context, orgID, instanceID int64) (*store.TestDelivery, error) {
-	inst, err := t.Store.InstanceByID(ctx, instanceID)
+	inst, err := t.Store.Instance(ctx, orgID, instanceID)
 	if err != nil {
 		return nil, err
-	}
-	if inst.OrgID != orgID {
-		return nil, store.ErrNotFound
 	}
 	cfg, err := t.Instances.Config(inst)
 	if err != nil {
