@@ -21,6 +21,74 @@ import (
 type Deliveries interface {
 	Reactivate(ctx context.Context, orgID, callbackID int64) error
 	Replay(ctx context.Context, orgID int64, id string) (*store.Notification, error)
+	ReplayMatching(ctx context.Context, orgID int64, f store.EventFilter) (notifications int, ids []string, err error)
+}
+
+// Tester sends test notifications; delivery.Tester implements it.
+type Tester interface {
+	Test(ctx context.Context, orgID, instanceID int64) (*store.TestDelivery, error)
+}
+
+// testDeliveryView is a recorded test notification.
+type testDeliveryView struct {
+	ID             int64           `json:"id"`
+	InstanceID     int64           `json:"instanceId"`
+	URL            string          `json:"url"`
+	NotificationID string          `json:"notificationId"`
+	ObjectType     string          `json:"objectType"`
+	At             string          `json:"at"`
+	OK             bool            `json:"ok"`     // a 2xx came back
+	Status         int             `json:"status"` // the receiver's status; 0: no response
+	LatencyMs      int64           `json:"latencyMs"`
+	Error          string          `json:"error,omitempty"`    // no response: why
+	Response       string          `json:"response,omitempty"` // the first 2 KB of the receiver's answer
+	Signature      string          `json:"signature"`          // the Elements-Webhook-Signature sent
+	Notification   json.RawMessage `json:"notification"`       // the exact body sent
+}
+
+func viewTestDelivery(d *store.TestDelivery) testDeliveryView {
+	return testDeliveryView{ID: d.ID, InstanceID: d.InstanceID, URL: d.URL, NotificationID: d.NotificationID, ObjectType: d.Resource,
+		At: d.At.UTC().Format(time.RFC3339Nano), OK: d.OK(), Status: d.StatusCode, LatencyMs: d.Latency.Milliseconds(), Error: d.Error,
+		Response: d.Response, Signature: d.Signature, Notification: d.Body}
+}
+
+// callbackTest: POST /instances/{id}/callback-test sends the instance a
+// test notification and answers its record, whatever the receiver said.
+func (s *Server) callbackTest(w http.ResponseWriter, r *http.Request, p params) {
+	in, err := s.callerInstance(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := s.cfg.Tester.Test(r.Context(), callerOf(r).Org.ID, in.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewTestDelivery(d))
+}
+
+// getCallbackTest: GET /instances/{id}/callback-tests/{testId}.
+func (s *Server) getCallbackTest(w http.ResponseWriter, r *http.Request, p params) {
+	in, err := s.callerInstance(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := strconv.ParseInt(p["testId"], 10, 64)
+	if err != nil || id < 1 {
+		s.fail(w, r, &httpError{http.StatusBadRequest, "testId: " + strconv.Quote(p["testId"]) + " is not a test id"})
+		return
+	}
+	d, err := s.cfg.Store.TestDeliveryByID(r.Context(), callerOf(r).Org.ID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && d.InstanceID != in.ID) {
+		s.fail(w, r, &httpError{http.StatusNotFound, "no such callback test"})
+		return
+	} else if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewTestDelivery(d))
 }
 
 type callbackView struct {

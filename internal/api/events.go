@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
@@ -37,24 +38,82 @@ func viewEvent(e *store.Event) eventView {
 		NotificationID: e.NotificationID}
 }
 
+// eventFilterParams are the event filters' query parameters, for the
+// routes' data (and so the OpenAPI document).
+var eventFilterParams = []param{
+	{"resource", "only events of this objectType (e.g. contacts)", "string"},
+	{"eventType", "only events of this type: CREATED, UPDATED or DELETED", "string"},
+	{"deliveryStatus", "only events whose notification has this status: created, retry, queued or delivered; none for events without a notification", "string"},
+	{"since", "only events pollhook recorded at or after this time (RFC 3339)", "string"},
+	{"until", "only events pollhook recorded before this time (RFC 3339)", "string"},
+}
+
+// maxFilterValue bounds a filter's text.
+const maxFilterValue = 256
+
+// eventFilter reads the event filters of a request: {id} (checked to be
+// one of the caller's instances) and the query parameters of
+// eventFilterParams. Paging (pageSize, nextPage) is the caller's.
+func (s *Server) eventFilter(r *http.Request, p params) (store.EventFilter, error) {
+	var f store.EventFilter
+	if _, ok := p["id"]; ok {
+		in, err := s.callerInstance(r, p)
+		if err != nil {
+			return f, err
+		}
+		f.InstanceID = in.ID
+	}
+	q := r.URL.Query()
+	bad := func(name, msg string) error { return &httpError{http.StatusBadRequest, name + ": " + msg} }
+	if v := q.Get("resource"); v != "" {
+		if len(v) > maxFilterValue {
+			return f, bad("resource", "longer than "+strconv.Itoa(maxFilterValue)+" bytes")
+		}
+		f.Resource = v
+	}
+	if v := q.Get("eventType"); v != "" {
+		switch t := strings.ToUpper(v); t {
+		case store.EventCreated, store.EventUpdated, store.EventDeleted:
+			f.Type = t
+		default:
+			return f, bad("eventType", strconv.Quote(v)+" is not CREATED, UPDATED or DELETED")
+		}
+	}
+	if v := q.Get("deliveryStatus"); v != "" {
+		switch st := strings.ToLower(v); st {
+		case store.NotificationCreated, store.NotificationRetry, store.NotificationQueued, store.NotificationDelivered, store.EventNotNotified:
+			f.DeliveryStatus = st
+		default:
+			return f, bad("deliveryStatus", strconv.Quote(v)+" is not created, retry, queued, delivered or none")
+		}
+	}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, bad(name, strconv.Quote(v)+" is not an RFC 3339 time such as 2026-11-28T09:00:00Z")
+			}
+			*dst = t
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return f, bad("until", "must be after since")
+	}
+	return f, nil
+}
+
 // listEvents: GET /instances/events and /instances/{id}/events, oldest
-// first; pageSize (≤ 1000, default 200) and nextPage (from the
-// Elements-Next-Page-Token of the previous page).
+// first, filtered (eventFilterParams); pageSize (≤ 1000, default 200) and
+// nextPage (from the Elements-Next-Page-Token of the previous page: the
+// last event's seq; pass the same filters with it).
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p params) {
 	c := callerOf(r)
-	f := store.EventFilter{Limit: 200}
-	if raw, ok := p["id"]; ok {
-		id, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || id < 1 {
-			s.fail(w, r, &httpError{http.StatusBadRequest, "id: " + strconv.Quote(raw) + " is not an instance id"})
-			return
-		}
-		if _, err := s.cfg.Instances.Get(r.Context(), c.Caller, id); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		f.InstanceID = id
+	f, err := s.eventFilter(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	f.Limit = 200
 	q := r.URL.Query()
 	if v := q.Get("pageSize"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -86,6 +145,54 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p params) {
 	}
 	w.Header().Set("Elements-Returned-Count", strconv.Itoa(len(out)))
 	writeJSON(w, http.StatusOK, out)
+}
+
+// maxReplayIDs is how many notification ids a bulk replay's answer lists;
+// notifications always says how many were replayed.
+const maxReplayIDs = 1000
+
+// replayResult is a bulk replay's answer.
+type replayResult struct {
+	Notifications int      `json:"notifications"`
+	IDs           []string `json:"notificationIds"`
+	// Truncated: notificationIds lists the first maxReplayIDs only.
+	Truncated bool `json:"notificationIdsTruncated,omitempty"`
+	// SkippedEvents are matching events without a notification to replay.
+	SkippedEvents int `json:"skippedEvents"`
+}
+
+// replayEvents: POST /instances/events/replay and
+// /instances/{id}/events/replay, filtered like listEvents (query
+// parameters, no body): every notification carrying a matching event is
+// replayed once.
+func (s *Server) replayEvents(w http.ResponseWriter, r *http.Request, p params) {
+	org := callerOf(r).Org.ID
+	f, err := s.eventFilter(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, ids, err := s.cfg.Deliveries.ReplayMatching(r.Context(), org, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := replayResult{Notifications: n, IDs: ids}
+	if out.IDs == nil {
+		out.IDs = []string{}
+	}
+	if len(out.IDs) > maxReplayIDs {
+		out.IDs, out.Truncated = out.IDs[:maxReplayIDs], true
+	}
+	if f.DeliveryStatus == "" || f.DeliveryStatus == store.EventNotNotified {
+		none := f
+		none.DeliveryStatus = store.EventNotNotified
+		if out.SkippedEvents, err = s.cfg.Store.CountEvents(r.Context(), org, none); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, out)
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, p params) {

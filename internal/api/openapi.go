@@ -80,7 +80,7 @@ func (s *Server) version() string {
 
 func pathParamType(name string) string {
 	switch name {
-	case "id", "configId":
+	case "id", "configId", "testId":
 		return "integer"
 	}
 	return "string"
@@ -148,7 +148,25 @@ var schemas = map[string]any{
 			"objectType": str, "objectId": str, "instanceId": map[string]any{"type": "integer"}, "pollDate": str, "createdDate": str,
 			"backfill":       map[string]any{"type": "boolean", "description": "reported by an operator's backfill"},
 			"notificationId": map[string]any{"type": "string", "description": "the notification carrying the event: its attempts, or a replay"}}},
-	"EventList":  map[string]any{"type": "array", "items": ref("Event")},
+	"EventList": map[string]any{"type": "array", "items": ref("Event")},
+	"ReplayResult": map[string]any{"type": "object", "required": []string{"notifications", "notificationIds"},
+		"properties": map[string]any{
+			"notifications":            map[string]any{"type": "integer", "description": "how many notifications were replayed: all of them, however many"},
+			"notificationIds":          map[string]any{"type": "array", "items": str, "description": "their ids, in order: the first 1,000"},
+			"notificationIdsTruncated": map[string]any{"type": "boolean", "description": "true when notificationIds lists only the first 1,000"},
+			"skippedEvents":            map[string]any{"type": "integer", "description": "matching events without a notification (no callback, or history pruned)"}}},
+	"TestDelivery": map[string]any{"type": "object", "required": []string{"id", "notificationId", "status", "latencyMs", "at"},
+		"properties": map[string]any{
+			"id": map[string]any{"type": "integer"}, "instanceId": map[string]any{"type": "integer"}, "url": str,
+			"notificationId": map[string]any{"type": "string", "description": "the test's Elements-Webhook-Id and webhook-id"},
+			"objectType":     str, "at": str,
+			"ok":           map[string]any{"type": "boolean", "description": "the receiver answered 2xx"},
+			"status":       map[string]any{"type": "integer", "description": "the receiver's HTTP status; 0 when no response came"},
+			"latencyMs":    map[string]any{"type": "integer"},
+			"error":        map[string]any{"type": "string", "description": "why no response came"},
+			"response":     map[string]any{"type": "string", "description": "the first 2 KB of the receiver's answer"},
+			"signature":    map[string]any{"type": "string", "description": "the Elements-Webhook-Signature sent"},
+			"notification": map[string]any{"type": "object", "description": "the exact body sent, action \"test\""}}},
 	"Record":     map[string]any{"type": "object", "description": "an Insightly record with its native field names", "additionalProperties": true},
 	"RecordList": map[string]any{"type": "array", "items": ref("Record")},
 }

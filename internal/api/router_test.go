@@ -20,6 +20,10 @@ func TestRouterPrefersLiteralSegments(t *testing.T) {
 	add("GET", "/instances/configuration")
 	add("PUT", "/instances/enabled")
 	add("PUT", "/instances/{id}")
+	add("GET", "/instances/events/{eventId}")
+	add("POST", "/instances/events/replay")
+	add("GET", "/instances/{id}/events/{eventId}")
+	add("POST", "/instances/{id}/events/replay")
 	cases := []struct {
 		method, path, want string
 		param, value       string
@@ -33,6 +37,11 @@ func TestRouterPrefersLiteralSegments(t *testing.T) {
 		{"PUT", "/instances/enabled", "PUT /instances/enabled", "", "", true},
 		{"PUT", "/instances/3", "PUT /instances/{id}", "id", "3", true},
 		{"DELETE", "/instances/3", "", "", "", true},
+		{"POST", "/instances/events/replay", "POST /instances/events/replay", "", "", true},
+		{"GET", "/instances/events/replay", "GET /instances/events/{eventId}", "eventId", "replay", true},
+		{"POST", "/instances/7/events/replay", "POST /instances/{id}/events/replay", "id", "7", true},
+		{"GET", "/instances/7/events/abc", "GET /instances/{id}/events/{eventId}", "eventId", "abc", true},
+		{"POST", "/instances/events/abc", "", "", "", true},
 		{"GET", "/nothing", "", "", "", false},
 		{"GET", "/instances//configuration", "", "", "", false},
 	}

@@ -20,10 +20,10 @@ func (s *Server) routes() []*route {
 		{"pageSize", "records per page, 1-500 (default 200)", "integer"},
 		{"nextPage", "the Elements-Next-Page-Token of the previous page", "string"},
 	}
-	eventQuery := []param{
+	eventQuery := append([]param{
 		{"pageSize", "events per page, 1-1000 (default 200)", "integer"},
-		{"nextPage", "the Elements-Next-Page-Token of the previous page", "string"},
-	}
+		{"nextPage", "the Elements-Next-Page-Token of the previous page (pass the same filters)", "string"},
+	}, eventFilterParams...)
 	return []*route{
 		{method: "POST", path: "/instances", id: "createInstance", tag: "instances", auth: authPlatform,
 			summary: "Create an element instance", request: "InstanceInput", response: "Instance", handle: s.createInstance},
@@ -68,6 +68,12 @@ func (s *Server) routes() []*route {
 			summary: "List the organization's events, oldest first", response: "EventList", handle: s.listEvents},
 		{method: "GET", path: "/instances/{id}/events", id: "listInstanceEvents", tag: "events", auth: authPlatform, query: eventQuery,
 			summary: "List an instance's events, oldest first", response: "EventList", handle: s.listEvents},
+		{method: "POST", path: "/instances/events/replay", id: "replayEvents", tag: "events", auth: authPlatform, query: eventFilterParams,
+			summary:  "Replay every notification carrying a matching event, each once (same ids, new attempts); answers how many and their ids (the first 1,000) (pollhook extension)",
+			response: "ReplayResult", status: 202, handle: s.replayEvents},
+		{method: "POST", path: "/instances/{id}/events/replay", id: "replayInstanceEvents", tag: "events", auth: authPlatform, query: eventFilterParams,
+			summary:  "Replay every notification carrying a matching event of the instance, each once (pollhook extension)",
+			response: "ReplayResult", status: 202, handle: s.replayEvents},
 		{method: "GET", path: "/instances/events/{eventId}", id: "getEvent", tag: "events", auth: authPlatform,
 			summary: "Read one event", response: "Event", handle: s.getEvent},
 		{method: "GET", path: "/instances/{id}/events/{eventId}", id: "getInstanceEvent", tag: "events", auth: authPlatform,
@@ -85,6 +91,11 @@ func (s *Server) routes() []*route {
 		{method: "GET", path: "/instances/{id}/signature-key", id: "signatureKey", tag: "delivery", auth: authPlatform,
 			summary:  "The key that signs the instance's notifications, and its Standard Webhooks secret (pollhook extension)",
 			response: "SignatureKey", handle: s.signatureKey},
+		{method: "POST", path: "/instances/{id}/callback-test", id: "callbackTest", tag: "delivery", auth: authPlatform,
+			summary:  "Send the instance's callback a signed test notification (action \"test\", header Pollhook-Test: true) now, out of band; answers what the receiver said (pollhook extension)",
+			response: "TestDelivery", handle: s.callbackTest},
+		{method: "GET", path: "/instances/{id}/callback-tests/{testId}", id: "getCallbackTest", tag: "delivery", auth: authPlatform,
+			summary: "One test notification's record (pollhook extension)", response: "TestDelivery", handle: s.getCallbackTest},
 		{method: "GET", path: "/instances/{id}/notifications", id: "listNotifications", tag: "delivery", auth: authPlatform,
 			query: []param{{"status", "created, retry, queued or delivered", "string"}, {"pageSize", "1-1000 (default 200)", "integer"},
 				{"nextPage", "the Elements-Next-Page-Token of the previous page", "string"}},

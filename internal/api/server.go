@@ -35,6 +35,7 @@ type Config struct {
 	Instances  *instance.Service
 	Polls      Polls
 	Deliveries Deliveries
+	Tester     Tester
 	Logger     *slog.Logger
 	// Version is reported in the OpenAPI document.
 	Version string

@@ -462,103 +462,81 @@ func parseSince(s string) (time.Time, error) {
 	return t, nil
 }
 
-// listEvents reads events, oldest first, keeping those recorded at or
-// after from (the API lists by sequence: they come in that order); more
-// says it stopped at limit with more events to come.
+// listEvents reads events, oldest first, those recorded at or after from
+// (the server filters: since); more says it stopped at limit with more
+// events to come.
 func listEvents(ctx context.Context, c *client.Client, instance int64, from time.Time, limit int) (_ []json.RawMessage, more bool, _ error) {
-	path := "/instances/events"
-	if instance != 0 {
-		path = fmt.Sprintf("/instances/%d/events", instance)
-	}
-	if from.IsZero() {
-		return client.ListMore[json.RawMessage](ctx, c, path, nil, limit)
-	}
-	all, err := client.List[json.RawMessage](ctx, c, path, nil, 0)
-	if err != nil {
-		return nil, false, err
-	}
-	var out []json.RawMessage
-	for _, raw := range all {
-		var e eventRow
-		json.Unmarshal(raw, &e)
-		if t, err := time.Parse(time.RFC3339, e.CreatedDate); err == nil && t.Before(from) {
-			continue
-		}
-		if limit > 0 && len(out) == limit {
-			return out, true, nil
-		}
-		out = append(out, raw)
-	}
-	return out, false, nil
+	return client.ListMore[json.RawMessage](ctx, c, eventsPath(instance), sinceQuery(from), limit)
 }
 
-// replay finds the notifications carrying the events, replays each once,
-// and with --wait follows them until they are delivered.
+// eventsPath is the organization's events, or one instance's.
+func eventsPath(instance int64) string {
+	if instance != 0 {
+		return fmt.Sprintf("/instances/%d/events", instance)
+	}
+	return "/instances/events"
+}
+
+func sinceQuery(from time.Time) url.Values {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("since", from.UTC().Format(time.RFC3339Nano))
+	}
+	return q
+}
+
+// replayResult is the answer of POST …/events/replay.
+type replayResult struct {
+	Notifications int      `json:"notifications"`
+	IDs           []string `json:"notificationIds"`
+	Truncated     bool     `json:"notificationIdsTruncated"`
+	SkippedEvents int      `json:"skippedEvents"`
+}
+
+// replay replays the notifications carrying the events given by id (each
+// once), or, with --since, every notification the server finds carrying
+// a matching event; with --wait it follows them until they are delivered.
 func replay(ctx context.Context, c *client.Client, fs *flag.FlagSet, since string, instance int64, wait time.Duration, stdout, stderr io.Writer) error {
-	var events []eventRow
+	var ids []string
 	switch {
 	case fs.NArg() > 0 && (since != "" || instance != 0):
 		fmt.Fprintln(stderr, "pollhook events replay: give event ids, or --since/--instance, not both")
 		return errUsage
 	case fs.NArg() > 0:
-		for _, id := range fs.Args() {
-			var e eventRow
-			if _, err := c.Do(ctx, "GET", "/instances/events/"+url.PathEscape(id), nil, &e); err != nil {
-				return fmt.Errorf("event %s: %w", id, err)
-			}
-			events = append(events, e)
+		var err error
+		if ids, err = replayEvents(ctx, c, fs.Args(), stdout, stderr); err != nil || ids == nil {
+			return err
 		}
 	case since != "":
+		// The server replays every matching notification, each once.
 		from, err := parseSince(since)
 		if err != nil {
 			return err
 		}
-		raws, _, err := listEvents(ctx, c, instance, from, 0)
-		if err != nil {
+		var res replayResult
+		if _, err := c.Do(ctx, "POST", eventsPath(instance)+"/replay?"+sinceQuery(from).Encode(), nil, &res); err != nil {
 			return err
 		}
-		for _, raw := range raws {
-			var e eventRow
-			json.Unmarshal(raw, &e)
-			events = append(events, e)
+		if res.SkippedEvents > 0 {
+			fmt.Fprintf(stderr, "%d events have no notification to replay (no callback, or history pruned)\n", res.SkippedEvents)
+		}
+		if res.Notifications == 0 {
+			if res.SkippedEvents > 0 {
+				return errors.New("nothing to replay")
+			}
+			fmt.Fprintln(stdout, "no events match: nothing to replay")
+			return nil
+		}
+		fmt.Fprintf(stdout, "replayed %d notifications\n", res.Notifications)
+		ids = res.IDs
+		if res.Truncated && wait > 0 {
+			fmt.Fprintf(stderr, "following the first %d of %d notifications\n", len(ids), res.Notifications)
 		}
 	default:
 		fmt.Fprintln(stderr, "pollhook events replay: give event ids, or --since (with --instance to narrow it)")
 		return errUsage
 	}
-	var ids []string
-	seen := map[string]bool{}
-	skipped := 0
-	for _, e := range events {
-		if e.NotificationID == "" {
-			skipped++
-			continue
-		}
-		if !seen[e.NotificationID] {
-			seen[e.NotificationID] = true
-			ids = append(ids, e.NotificationID)
-		}
-	}
-	if skipped > 0 {
-		fmt.Fprintf(stderr, "%d of %d events have no notification to replay (no callback, or history pruned)\n", skipped, len(events))
-	}
-	if len(ids) == 0 {
-		if len(events) > 0 {
-			return errors.New("nothing to replay")
-		}
-		fmt.Fprintln(stdout, "no events match: nothing to replay")
-		return nil
-	}
 	p := newProgress(stderr)
-	for i, id := range ids {
-		if _, err := c.Do(ctx, "POST", "/notifications/"+url.PathEscape(id)+"/replay", nil, nil); err != nil {
-			p.done()
-			return fmt.Errorf("replay %s (%d of %d done): %w", id, i, len(ids), err)
-		}
-		p.show("replaying: %d of %d notifications queued", i+1, len(ids))
-	}
-	p.done()
-	fmt.Fprintf(stdout, "replayed %d notifications (%d events)\n", len(ids), len(events)-skipped)
 	if wait <= 0 {
 		return nil
 	}
@@ -598,6 +576,49 @@ func replay(ctx context.Context, c *client.Client, fs *flag.FlagSet, since strin
 		case <-tick.C:
 		}
 	}
+}
+
+// replayEvents replays the notifications carrying the events given by id,
+// each once, and returns their ids (nil when there were none).
+func replayEvents(ctx context.Context, c *client.Client, eventIDs []string, stdout, stderr io.Writer) ([]string, error) {
+	var events []eventRow
+	for _, id := range eventIDs {
+		var e eventRow
+		if _, err := c.Do(ctx, "GET", "/instances/events/"+url.PathEscape(id), nil, &e); err != nil {
+			return nil, fmt.Errorf("event %s: %w", id, err)
+		}
+		events = append(events, e)
+	}
+	var ids []string
+	seen := map[string]bool{}
+	skipped := 0
+	for _, e := range events {
+		if e.NotificationID == "" {
+			skipped++
+			continue
+		}
+		if !seen[e.NotificationID] {
+			seen[e.NotificationID] = true
+			ids = append(ids, e.NotificationID)
+		}
+	}
+	if skipped > 0 {
+		fmt.Fprintf(stderr, "%d of %d events have no notification to replay (no callback, or history pruned)\n", skipped, len(events))
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("nothing to replay")
+	}
+	p := newProgress(stderr)
+	for i, id := range ids {
+		if _, err := c.Do(ctx, "POST", "/notifications/"+url.PathEscape(id)+"/replay", nil, nil); err != nil {
+			p.done()
+			return nil, fmt.Errorf("replay %s (%d of %d done): %w", id, i, len(ids), err)
+		}
+		p.show("replaying: %d of %d notifications queued", i+1, len(ids))
+	}
+	p.done()
+	fmt.Fprintf(stdout, "replayed %d notifications (%d events)\n", len(ids), len(events)-skipped)
+	return ids, nil
 }
 
 // progress rewrites one status line on a terminal, and prints a line

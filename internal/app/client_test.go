@@ -120,7 +120,18 @@ func TestClientCommands(t *testing.T) {
 	if hook.count() != 2 {
 		t.Errorf("the receiver got %d notifications, want 2", hook.count())
 	}
-	mustRun("events", "replay", "--since", "1h", "--instance", id)
+	// --since filters on the server: the event is there since an hour
+	// ago, not since a minute from now.
+	if out := mustRun("events", "list", "--since", "1h", "--instance", id); !strings.Contains(out, eventID) {
+		t.Errorf("events list --since 1h:\n%s", out)
+	}
+	if out := mustRun("events", "list", "--since", time.Now().Add(time.Minute).UTC().Format(time.RFC3339)); strings.Contains(out, eventID) {
+		t.Errorf("events list --since a minute from now:\n%s", out)
+	}
+	if out := mustRun("events", "replay", "--since", "1h", "--instance", id, "--wait", "30s"); !strings.Contains(out, "replayed 1 notifications") ||
+		!strings.Contains(out, "all 1 delivered") {
+		t.Errorf("replay --since:\n%s", out)
+	}
 	eventually(t, "the second replay", func() bool { return hook.count() == 3 })
 	hook.mu.Lock()
 	for i, head := range hook.heads {

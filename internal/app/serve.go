@@ -304,7 +304,8 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 		return nil, err
 	}
 	s.instances.Scheduler = s.jobs
-	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: s.jobs, Deliveries: s.jobs.Outbox(), Logger: log, Version: Version})
+	s.api = api.New(api.Config{Store: st, Instances: s.instances, Polls: s.jobs, Deliveries: s.jobs.Outbox(),
+		Tester: s.jobs.Pipeline().Tester(), Logger: log, Version: Version})
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
 	con, err := console.New(console.Config{Store: st, Instances: s.instances, Polls: s.jobs, Sessions: s.sessions(), Hub: s.api, Outbox: s.jobs.Outbox(),

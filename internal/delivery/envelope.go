@@ -109,11 +109,32 @@ type Notification struct {
 // most MaxEvents, each carrying the records of its own events in raw (not
 // the whole run's, to keep bodies small). id makes notification ids.
 func Build(m Meta, resource string, events []*store.Event, now time.Time, id func() string) ([]Notification, error) {
+	return build(m, resource, events, now, id, ActionCreate)
+}
+
+// Envelope actions: every notification says "create" (as Cloud Elements'
+// do); a test notification says "test".
+const (
+	ActionCreate = "create"
+	ActionTest   = "test"
+)
+
+// BuildTest is the envelope of a test notification: what Build makes of
+// one event, with action "test".
+func BuildTest(m Meta, resource string, e *store.Event, now time.Time, id string) (Notification, error) {
+	ns, err := build(m, resource, []*store.Event{e}, now, func() string { return id }, ActionTest)
+	if err != nil {
+		return Notification{}, err
+	}
+	return ns[0], nil
+}
+
+func build(m Meta, resource string, events []*store.Event, now time.Time, id func() string, action string) ([]Notification, error) {
 	var out []Notification
 	for start := 0; start < len(events); start += MaxEvents {
 		chunk := events[start:min(start+MaxEvents, len(events))]
 		nid := id()
-		env := envelope{Severity: "medium", CreatedDate: javaDate.Format(now.UTC()), Action: "create", ID: nid,
+		env := envelope{Severity: "medium", CreatedDate: javaDate.Format(now.UTC()), Action: action, ID: nid,
 			Topic: "instance-" + strconv.FormatInt(m.InstanceID, 10) + "-" + m.ElementKey + "-events",
 			User:  "notifications@cloud-elements.com",
 			Message: message{ElementKey: m.ElementKey, AccountID: m.OrgID, EventID: nid, CompanyID: m.OrgID,

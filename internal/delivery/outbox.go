@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
@@ -106,6 +108,66 @@ func (o *Outbox) Replay(ctx context.Context, orgID int64, id string) (*store.Not
 		return o.enqueue(ctx, tx, n.CallbackID)
 	})
 	return n, err
+}
+
+// replayBatch is how many notifications ReplayMatching replays in one
+// transaction; tests lower it.
+var replayBatch = 200
+
+// ReplayMatching replays, as Replay does one, every distinct notification
+// carrying at least one of the organization's events matching f (its
+// AfterSeq and Limit aside), each once, in seq order: same ids and bodies,
+// held behind a suspended callback, deliveries scheduled. It pages through
+// all of them, replayBatch to a transaction, and says how many it replayed
+// and their ids. Events without a notification (no callback, or history
+// pruned) are skipped: store.CountEvents with DeliveryStatus
+// store.EventNotNotified counts them. A failure stops it: what earlier
+// transactions replayed stays replayed, and is in the ids returned.
+func (o *Outbox) ReplayMatching(ctx context.Context, orgID int64, f store.EventFilter) (notifications int, ids []string, err error) {
+	if f.DeliveryStatus == store.EventNotNotified {
+		return 0, nil, nil
+	}
+	f.AfterSeq, f.Limit = 0, 0
+	var after int64
+	for {
+		var page []*store.Notification
+		err := o.Store.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			if page, err = tx.EventNotifications(ctx, orgID, f, after, replayBatch); err != nil {
+				return err
+			}
+			cbs := map[int64]*store.Callback{}
+			for _, n := range page {
+				cb, ok := cbs[n.CallbackID]
+				if !ok {
+					if cb, err = tx.GetCallback(ctx, 0, n.CallbackID); err != nil {
+						return err
+					}
+					cbs[n.CallbackID] = cb
+				}
+				n.Status = arrivalStatus(cb)
+				if err := tx.Requeue(ctx, n); err != nil {
+					return err
+				}
+			}
+			for _, id := range slices.Sorted(maps.Keys(cbs)) {
+				if err := o.enqueue(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return len(ids), ids, err
+		}
+		for _, n := range page {
+			ids = append(ids, n.ID)
+		}
+		if len(page) < replayBatch {
+			return len(ids), ids, nil
+		}
+		after = page[len(page)-1].Seq
+	}
 }
 
 // NewID makes a notification or event id: 24 hex digits.

@@ -16,7 +16,7 @@ import (
 // when it starts (see jobs' reconcile).
 var copyTables = []string{
 	"organizations", "users", "instances", "instance_config", "polls", "seen", "known_ids",
-	"accounts", "callbacks", "notifications", "events", "attempts",
+	"accounts", "callbacks", "notifications", "events", "attempts", "test_deliveries",
 }
 
 // notCopied are pollhook's tables that Copy leaves behind on purpose:
@@ -28,6 +28,7 @@ var notCopied = []string{"console_sessions"}
 var identity = map[string]string{
 	"organizations": "id", "users": "id", "instances": "id", "instance_config": "id",
 	"events": "seq", "callbacks": "id", "notifications": "seq", "attempts": "id",
+	"test_deliveries": "id",
 }
 
 // CopyProgress is told each table's row count as it is copied.

@@ -439,14 +439,15 @@ func (q queries) Attempts(ctx context.Context, notificationSeq int64) ([]Attempt
 }
 
 // Prune deletes what is older than before: delivered notifications (with
-// their attempts), and events whose notification was delivered or that had
-// none. Undelivered notifications are never pruned: nothing is dropped.
+// their attempts), events whose notification was delivered or that had
+// none, and test notifications. Undelivered notifications are never pruned: nothing is dropped.
 func (q queries) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for _, stmt := range []string{
 		`DELETE FROM events WHERE created_at < ? AND (notification_id IS NULL OR notification_id IN
 			(SELECT seq FROM notifications WHERE status = 'delivered'))`,
 		`DELETE FROM notifications WHERE status = 'delivered' AND created_at < ?`,
+		`DELETE FROM test_deliveries WHERE at < ?`,
 	} {
 		res, err := q.exec(ctx, stmt, before.UTC())
 		if err != nil {

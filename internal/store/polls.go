@@ -431,11 +431,65 @@ func (q queries) SetAccountQuota(ctx context.Context, qt Quota) error {
 	return err
 }
 
-// EventFilter selects events.
+// EventFilter selects events. Zero fields select everything.
 type EventFilter struct {
 	InstanceID int64 // 0: every instance of the organization
 	AfterSeq   int64
 	Limit      int
+	Resource   string // the event's objectType ("contacts")
+	Type       string // CREATED, UPDATED or DELETED
+	// DeliveryStatus is the status of the notification carrying the event
+	// (created, retry, queued, delivered), or EventNotNotified for events
+	// no notification carries (no callback, or history pruned).
+	DeliveryStatus string
+	// Since (inclusive) and Until (exclusive) bound when pollhook recorded
+	// the event (its created_at).
+	Since, Until time.Time
+}
+
+// EventNotNotified is the EventFilter.DeliveryStatus of events without a
+// notification.
+const EventNotNotified = "none"
+
+// Event types.
+const (
+	EventCreated = "CREATED"
+	EventUpdated = "UPDATED"
+	EventDeleted = "DELETED"
+)
+
+// where adds the filter's conditions (but AfterSeq and Limit) on the events
+// table to query.
+func (f EventFilter) where(query string, args []any) (string, []any) {
+	if f.InstanceID != 0 {
+		query += ` AND events.instance_id = ?`
+		args = append(args, f.InstanceID)
+	}
+	if f.Resource != "" {
+		query += ` AND events.resource = ?`
+		args = append(args, f.Resource)
+	}
+	if f.Type != "" {
+		query += ` AND events.event_type = ?`
+		args = append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		query += ` AND events.created_at >= ?`
+		args = append(args, f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		query += ` AND events.created_at < ?`
+		args = append(args, f.Until.UTC())
+	}
+	switch f.DeliveryStatus {
+	case "":
+	case EventNotNotified:
+		query += ` AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.seq = events.notification_id)`
+	default:
+		query += ` AND EXISTS (SELECT 1 FROM notifications n WHERE n.seq = events.notification_id AND n.status = ?)`
+		args = append(args, f.DeliveryStatus)
+	}
+	return query, args
 }
 
 const eventColumns = `seq, id, org_id, instance_id, resource, object_id, event_type, event_date, poll_date, status, provider_data, backfill, created_at,
@@ -448,19 +502,15 @@ func scanEvent(sc interface{ Scan(...any) error }) (*Event, error) {
 	return &e, err
 }
 
-// Events lists an organization's events, oldest first.
+// Events lists a page of an organization's events matching f, oldest
+// first: at most f.Limit (1000) after f.AfterSeq.
 func (q queries) Events(ctx context.Context, orgID int64, f EventFilter) ([]*Event, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	query := `SELECT ` + eventColumns + ` FROM events WHERE org_id = ? AND seq > ?`
-	args := []any{orgID, f.AfterSeq}
-	if f.InstanceID != 0 {
-		query += ` AND instance_id = ?`
-		args = append(args, f.InstanceID)
-	}
-	query += ` ORDER BY seq LIMIT ?`
+	query, args := f.where(`SELECT `+eventColumns+` FROM events WHERE events.org_id = ? AND events.seq > ?`, []any{orgID, f.AfterSeq})
+	query += ` ORDER BY events.seq LIMIT ?`
 	args = append(args, limit)
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
@@ -476,6 +526,48 @@ func (q queries) Events(ctx context.Context, orgID int64, f EventFilter) ([]*Eve
 		out = append(out, e)
 	}
 	return out, q.d.wrap(rows.Err())
+}
+
+// CountEvents counts an organization's events matching f (AfterSeq and
+// Limit aside).
+func (q queries) CountEvents(ctx context.Context, orgID int64, f EventFilter) (int, error) {
+	query, args := f.where(`SELECT COUNT(*) FROM events WHERE events.org_id = ?`, []any{orgID})
+	var n int
+	err := q.row(ctx, query, args...).Scan(&n)
+	return n, q.d.wrap(err)
+}
+
+// EventNotifications lists a page of the distinct notifications carrying
+// at least one of an organization's events matching f (AfterSeq and
+// Limit aside), in seq order: at most limit (1 to MaxNotificationPage)
+// after the notification seq after. Page on with after set to the last
+// row's Seq until a page comes back shorter than limit: each notification
+// comes once.
+func (q queries) EventNotifications(ctx context.Context, orgID int64, f EventFilter, after int64, limit int) ([]*Notification, error) {
+	if limit <= 0 || limit > MaxNotificationPage {
+		limit = MaxNotificationPage
+	}
+	sub, args := f.where(`SELECT events.notification_id FROM events WHERE events.org_id = ? AND events.notification_id > ?`, []any{orgID, after})
+	query := `SELECT ` + notificationColumns + ` FROM notifications WHERE org_id = ? AND seq > ? AND seq IN (` + sub + `) ORDER BY seq LIMIT ?`
+	return q.notifications(ctx, query, append(append([]any{orgID, after}, args...), limit)...)
+}
+
+// LatestEvent is an instance's most recent event of one of resources
+// (any resource when none is given); ErrNotFound when it has none.
+func (q queries) LatestEvent(ctx context.Context, instanceID int64, resources ...string) (*Event, error) {
+	query := `SELECT ` + eventColumns + ` FROM events WHERE instance_id = ?`
+	args := []any{instanceID}
+	if len(resources) > 0 {
+		query += ` AND resource IN (` + placeholders(len(resources)) + `)`
+		for _, r := range resources {
+			args = append(args, r)
+		}
+	}
+	e, err := scanEvent(q.row(ctx, query+` ORDER BY seq DESC LIMIT 1`, args...))
+	if err != nil {
+		return nil, q.d.wrap(err)
+	}
+	return e, nil
 }
 
 // EventByID reads one event of an organization.
