@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,10 @@ func TestChartQueryPlans(t *testing.T) {
 		for _, in := range []int64{0, 7} {
 			q, a := d.eventsPerHour(3, in, since, until)
 			want := "events_org_created"
-			if in != 0 {
+			switch {
+			case in != 0 && d.name == Postgres:
+				want = "events_instance_created|events_instance_resource"
+			case in != 0:
 				want = "events_instance_created"
 			}
 			out = append(out, plan{"events", q, a, []string{want}})
@@ -71,7 +75,11 @@ func TestChartQueryPlans(t *testing.T) {
 			rows.Close()
 			plan := strings.Join(lines, "\n")
 			for _, idx := range p.want {
-				if !strings.Contains(plan, idx) {
+				// "a|b": either index. On an empty PostgreSQL table the
+				// planner ties between the indexes that lead with the
+				// instance; SQLite's range analysis still must pick the one
+				// that bounds the time range.
+				if !slices.ContainsFunc(strings.Split(idx, "|"), func(i string) bool { return strings.Contains(plan, i) }) {
 					t.Errorf("%s does not use %s:\n%s", p.name, idx, plan)
 				}
 			}
