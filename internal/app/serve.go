@@ -309,7 +309,7 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 	mux := http.NewServeMux()
 	mux.Handle(api.BasePath+"/", s.api)
 	con, err := console.New(console.Config{Store: st, Instances: s.instances, Polls: s.jobs, Sessions: s.sessions(), Hub: s.api, Outbox: s.jobs.Outbox(),
-		Tester: s.jobs.Pipeline().Tester(),
+		Tester:  s.jobs.Pipeline().Tester(),
 		Trusted: cfg.trustedProxies, PublicURL: cfg.PublicURL, Log: log})
 	if err != nil {
 		st.Close()
