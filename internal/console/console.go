@@ -200,6 +200,12 @@ func (c *Console) parse() error {
 	funcs := template.FuncMap{
 		"join": strings.Join,
 		"list": func(v ...string) []string { return v },
+		"ms": func(d time.Duration) string {
+			if d < time.Millisecond {
+				return "< 1 ms"
+			}
+			return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+		},
 		"stamp": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
