@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -29,13 +30,15 @@ type eventView struct {
 	// NotificationID names the notification that carries the event: see
 	// its attempts, or replay it.
 	NotificationID string `json:"notificationId,omitempty"`
+	// ChangedFields is an UPDATED's field diff, with snapshots on.
+	ChangedFields json.RawMessage `json:"changedFields,omitempty"`
 }
 
 func viewEvent(e *store.Event) eventView {
 	return eventView{ID: e.ID, EventDate: e.Date.UTC().Format(time.RFC3339), Status: e.Status, ProviderData: e.ProviderData,
 		NotifiedData: []any{}, EventType: e.Type, ObjectType: e.Resource, ObjectID: e.ObjectID, InstanceID: e.InstanceID,
 		PollDate: e.PollDate.UTC().Format(time.RFC3339), CreatedDate: e.CreatedAt.UTC().Format(time.RFC3339), Backfill: e.Backfill,
-		NotificationID: e.NotificationID}
+		NotificationID: e.NotificationID, ChangedFields: e.ChangedFields}
 }
 
 // eventFilterParams are the event filters' query parameters, for the

@@ -147,7 +147,11 @@ var schemas = map[string]any{
 			"notifiedData": map[string]any{"type": "array"}, "eventType": map[string]any{"enum": []string{"CREATED", "UPDATED", "DELETED"}},
 			"objectType": str, "objectId": str, "instanceId": map[string]any{"type": "integer"}, "pollDate": str, "createdDate": str,
 			"backfill":       map[string]any{"type": "boolean", "description": "reported by an operator's backfill"},
-			"notificationId": map[string]any{"type": "string", "description": "the notification carrying the event: its attempts, or a replay"}}},
+			"notificationId": map[string]any{"type": "string", "description": "the notification carrying the event: its attempts, or a replay"},
+			"changedFields": map[string]any{"type": "object", "description": "pollhook extension, with snapshots on: an UPDATED's field diff, " +
+				"{\"<field>\": {\"before\": <old>, \"after\": <new>}}; absent when the previous version was not observed. " +
+				"Each event of the notification envelope carries it too.",
+				"additionalProperties": map[string]any{"type": "object", "properties": map[string]any{"before": map[string]any{}, "after": map[string]any{}}}}}},
 	"EventList": map[string]any{"type": "array", "items": ref("Event")},
 	"ReplayResult": map[string]any{"type": "object", "required": []string{"notifications", "notificationIds"},
 		"properties": map[string]any{

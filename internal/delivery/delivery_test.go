@@ -181,3 +181,37 @@ func TestSenderTimesOut(t *testing.T) {
 		t.Errorf("a hang: %+v", r)
 	}
 }
+
+// An UPDATED with a field diff carries it in its event of the envelope,
+// after Cloud Elements' keys; an event without one has no such key.
+func TestEnvelopeCarriesChangedFields(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	diff := json.RawMessage(`{"OPPORTUNITY_STATE":{"before":"OPEN","after":"WON"}}`)
+	evs := []*store.Event{
+		{ID: "a", ObjectID: "1", Type: "UPDATED", Date: now, PollDate: now, ProviderData: `{"OPPORTUNITY_ID":1}`, ChangedFields: diff},
+		{ID: "b", ObjectID: "2", Type: "CREATED", Date: now, PollDate: now, ProviderData: `{"OPPORTUNITY_ID":2}`},
+	}
+	ns, err := Build(Meta{InstanceID: 1, ElementKey: "insightly", HubKey: "crm"}, "opportunities", evs, now, func() string { return "n1" })
+	if err != nil || len(ns) != 1 {
+		t.Fatal(ns, err)
+	}
+	var env struct {
+		Message struct {
+			Events []map[string]json.RawMessage `json:"events"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(ns[0].Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	got := env.Message.Events
+	if len(got) != 2 || string(got[0]["changedFields"]) != string(diff) {
+		t.Errorf("the UPDATED's event: %s", got[0]["changedFields"])
+	}
+	if _, ok := got[1]["changedFields"]; ok {
+		t.Error("a CREATED carries changedFields")
+	}
+	if i, j := bytes.Index(ns[0].Body, []byte(`"objectType":"opportunities","changedFields"`)), bytes.Index(ns[0].Body, []byte(`"changedFields"`)); i < 0 || i > j {
+		t.Errorf("changedFields does not follow Cloud Elements' keys:\n%s", ns[0].Body)
+	}
+}

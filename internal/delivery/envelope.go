@@ -64,6 +64,9 @@ type event struct {
 	HubKey     string `json:"hubKey"`
 	ObjectID   string `json:"objectId"`
 	ObjectType string `json:"objectType"`
+	// ChangedFields (a pollhook extension) is an UPDATED's field diff,
+	// with snapshots on: {"<field>": {"before": …, "after": …}}.
+	ChangedFields json.RawMessage `json:"changedFields,omitempty"`
 }
 
 // raw is {"<objectType>": [records…], "pollDate": ms, "objectType": "…"}.
@@ -146,7 +149,7 @@ func build(m Meta, resource string, events []*store.Event, now time.Time, id fun
 		for _, e := range chunk {
 			env.Message.Events = append(env.Message.Events, event{Date: e.Date.UTC().Format(isoSeconds), ElementKey: m.ElementKey,
 				PollDate: e.PollDate.UTC().Format(isoSeconds), EventType: e.Type, HubKey: m.HubKey, ObjectID: e.ObjectID,
-				ObjectType: resource})
+				ObjectType: resource, ChangedFields: e.ChangedFields})
 			env.Message.Raw.records = append(env.Message.Raw.records, json.RawMessage(e.ProviderData))
 		}
 		var b bytes.Buffer

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -213,6 +214,9 @@ type Seen struct {
 	Updated     time.Time
 	Hash        []byte
 	CreatedSent bool
+	// Snapshot, when the resource keeps snapshots, is the record's last
+	// observed version (JSON; stored compressed); nil when none is kept.
+	Snapshot []byte
 }
 
 // Event is one change reported for an object.
@@ -233,6 +237,9 @@ type Event struct {
 	// NotificationID is the notification that carries the event ("" when
 	// the instance has no callback, or once the notification is pruned).
 	NotificationID string
+	// ChangedFields, on an UPDATED whose previous version was observed, is
+	// its field diff: {"<field>": {"before": …, "after": …}}; nil otherwise.
+	ChangedFields json.RawMessage
 }
 
 // RunResult is what a run commits: a chunk of a window (its events, the
@@ -493,12 +500,16 @@ func (f EventFilter) where(query string, args []any) (string, []any) {
 }
 
 const eventColumns = `seq, id, org_id, instance_id, resource, object_id, event_type, event_date, poll_date, status, provider_data, backfill, created_at,
-	COALESCE((SELECT n.id FROM notifications n WHERE n.seq = events.notification_id), '')`
+	COALESCE((SELECT n.id FROM notifications n WHERE n.seq = events.notification_id), ''), changed_fields`
 
 func scanEvent(sc interface{ Scan(...any) error }) (*Event, error) {
 	var e Event
+	var changed string
 	err := sc.Scan(&e.Seq, &e.ID, &e.OrgID, &e.InstanceID, &e.Resource, &e.ObjectID, &e.Type, &e.Date, &e.PollDate,
-		&e.Status, &e.ProviderData, &e.Backfill, &e.CreatedAt, &e.NotificationID)
+		&e.Status, &e.ProviderData, &e.Backfill, &e.CreatedAt, &e.NotificationID, &changed)
+	if changed != "" {
+		e.ChangedFields = json.RawMessage(changed)
+	}
 	return &e, err
 }
 
@@ -582,7 +593,7 @@ func (q queries) EventByID(ctx context.Context, orgID int64, id string) (*Event,
 func (t *Tx) insertEvent(ctx context.Context, e *Event) error {
 	e.CreatedAt = now()
 	return t.d.wrap(t.row(ctx, `INSERT INTO events (id, org_id, instance_id, resource, object_id, event_type, event_date,
-		poll_date, status, provider_data, backfill, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		poll_date, status, provider_data, backfill, created_at, changed_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		e.ID, e.OrgID, e.InstanceID, e.Resource, e.ObjectID, e.Type, e.Date.UTC(), e.PollDate.UTC(), e.Status,
-		e.ProviderData, t.d.bool(e.Backfill), e.CreatedAt).Scan(&e.Seq))
+		e.ProviderData, t.d.bool(e.Backfill), e.CreatedAt, string(e.ChangedFields)).Scan(&e.Seq))
 }

@@ -38,7 +38,7 @@ func (q queries) SeenFor(ctx context.Context, instanceID int64, resource string,
 		for _, id := range ids[:n] {
 			args = append(args, id)
 		}
-		rows, err := q.query(ctx, `SELECT object_id, updated, hash, created_sent FROM seen
+		rows, err := q.query(ctx, `SELECT object_id, updated, hash, created_sent, snapshot FROM seen
 			WHERE instance_id = ? AND resource = ? AND object_id IN (`+placeholders(n)+`)`, args...)
 		if err != nil {
 			return nil, err
@@ -46,9 +46,14 @@ func (q queries) SeenFor(ctx context.Context, instanceID int64, resource string,
 		for rows.Next() {
 			var id string
 			var s Seen
-			if err := rows.Scan(&id, &s.Updated, &s.Hash, &s.CreatedSent); err != nil {
+			var snap []byte
+			if err := rows.Scan(&id, &s.Updated, &s.Hash, &s.CreatedSent, &snap); err != nil {
 				rows.Close()
 				return nil, q.d.wrap(err)
+			}
+			if s.Snapshot, err = inflate(snap); err != nil {
+				rows.Close()
+				return nil, err
 			}
 			out[id] = s
 		}
@@ -95,15 +100,19 @@ func (t *Tx) putSeen(ctx context.Context, instanceID int64, resource string, see
 	const batch = 100
 	for len(ids) > 0 {
 		n := min(len(ids), batch)
-		args := make([]any, 0, 6*n)
+		args := make([]any, 0, 7*n)
 		for _, id := range ids[:n] {
 			s := seen[id]
-			args = append(args, instanceID, resource, id, s.Updated.UTC(), s.Hash, t.d.bool(s.CreatedSent))
+			snap, err := deflate(s.Snapshot)
+			if err != nil {
+				return err
+			}
+			args = append(args, instanceID, resource, id, s.Updated.UTC(), s.Hash, t.d.bool(s.CreatedSent), snap)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent)
-			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?),", n), ",")+`
+		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent, snapshot)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",")+`
 			ON CONFLICT (instance_id, resource, object_id) DO UPDATE SET updated = excluded.updated,
-			hash = excluded.hash, created_sent = excluded.created_sent`, args...); err != nil {
+			hash = excluded.hash, created_sent = excluded.created_sent, snapshot = excluded.snapshot`, args...); err != nil {
 			return err
 		}
 		ids = ids[n:]

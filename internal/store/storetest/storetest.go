@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("LongConfigValues", func(t *testing.T) { t.Parallel(); testLongConfigValues(t, open(t)) })
 	t.Run("Windows", func(t *testing.T) { t.Parallel(); testWindows(t, open(t)) })
 	t.Run("RequestsDuringARun", func(t *testing.T) { t.Parallel(); testRequestsDuringARun(t, open(t)) })
+	t.Run("Snapshots", func(t *testing.T) { t.Parallel(); testSnapshots(t, open(t)) })
 	t.Run("CallbackQueues", func(t *testing.T) { t.Parallel(); testCallbackQueues(t, open(t)) })
 	t.Run("ConsoleUsers", func(t *testing.T) { t.Parallel(); testConsoleUsers(t, open(t)) })
 	t.Run("ConsoleSessions", func(t *testing.T) { t.Parallel(); testConsoleSessions(t, open(t)) })
