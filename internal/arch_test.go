@@ -60,6 +60,7 @@ var layers = map[string][]string{
 
 	// Domain.
 	"element":           {"element/ceql"},
+	"changes":           {"element/ceql"}, // snapshots' diffs and triggers; pure, no storage
 	"element/insightly": {"element", "element/ceql", "netguard"},
 	"pollconfig":        {"element/ceql", "javatime", "pollurl", "suggest"},
 	"instance":          {"auth", "element", "netguard", "pollconfig", "seal", "store", "suggest"},
