@@ -162,6 +162,14 @@ func (b *Backoff) Error() string {
 	return "rate limited until " + b.Until.UTC().Format(time.RFC3339)
 }
 
+// FieldNamer is a Conn that names a record's fields as CEQL does (an
+// Insightly custom field by its bare name, Hobby__c): record snapshots
+// diff and filter records by these names. A Conn without it has its
+// records' top-level keys as fields.
+type FieldNamer interface {
+	FieldsOf(raw json.RawMessage) (map[string]json.RawMessage, error)
+}
+
 // QuotaReporter is a Conn that knows its account's daily quota.
 type QuotaReporter interface {
 	// Quota is the last known limit and remaining requests (-1: unknown).

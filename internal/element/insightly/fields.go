@@ -71,3 +71,6 @@ func FieldsOf(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	}
 	return out, nil
 }
+
+// FieldsOf implements element.FieldNamer.
+func (*conn) FieldsOf(raw json.RawMessage) (map[string]json.RawMessage, error) { return FieldsOf(raw) }
