@@ -234,3 +234,18 @@ func clipTest(s string) string {
 	}
 	return s
 }
+
+// TestDocsExample parses the example of docs/polling.md's section on
+// snapshots, fields, ignoreFields and filter.
+func TestDocsExample(t *testing.T) {
+	t.Parallel()
+	c, err := pollconfig.Parse(withKeys(`"snapshots": true, "fields": ["OPPORTUNITY_STATE", "Stage__c"],
+		"filter": "PIPELINE_ID = 12 AND OPPORTUNITY_STATE <> 'ABANDONED'"`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Resources["contacts"]
+	if !r.Snapshots || !r.Deletes.Enabled || len(r.Fields) != 2 || r.Filter == "" {
+		t.Errorf("got %+v", r)
+	}
+}
