@@ -253,6 +253,23 @@ func testConsole(t *testing.T, h *harness) {
 		b.run("debug", eval(`document.querySelector("#pollerConfig").value.length + " " + document.querySelector("#json-status").textContent + " " + document.querySelectorAll("#pollerConfig").length`, &dbg))
 		t.Fatalf("after the pencil, the JSON (%s):\n%s", dbg, v)
 	}
+	// Lists: comma-separated names become a JSON array, and an empty
+	// input removes the key again.
+	b.run("pencil lists", chromedp.Click(chromedp.CSS(`button.pencil[data-resource=contacts]`)), chromedp.WaitVisible(chromedp.CSS("#rf-ignoreFields")),
+		chromedp.Click(chromedp.CSS("#rf-snapshots")), setInput("#rf-ignoreFields", " DATE_UPDATED_UTC, ,X "), chromedp.Click(chromedp.CSS("#resource-apply")),
+		waitJS(`JSON.stringify(JSON.parse(document.querySelector("#pollerConfig").value).contacts.ignoreFields) === '["DATE_UPDATED_UTC","X"]'`))
+	if v := b.value("#pollerConfig"); !strings.Contains(v, `"snapshots": true`) {
+		t.Errorf("after the pencil's snapshots, the JSON:\n%s", v)
+	}
+	b.run("pencil lists shown", chromedp.Click(chromedp.CSS(`button.pencil[data-resource=contacts]`)), chromedp.WaitVisible(chromedp.CSS("#rf-ignoreFields")))
+	if v := b.value("#rf-ignoreFields"); v != "DATE_UPDATED_UTC, X" {
+		t.Errorf("the pencil's form shows ignoreFields %q", v)
+	}
+	b.run("pencil lists cleared", chromedp.Click(chromedp.CSS("#rf-snapshots")), setInput("#rf-ignoreFields", ""), chromedp.Click(chromedp.CSS("#resource-apply")),
+		waitJS(`!document.querySelector("#pollerConfig").value.includes("ignoreFields")`))
+	if v := b.value("#pollerConfig"); strings.Contains(v, "snapshots") || !strings.Contains(v, `"pageSize": 250`) {
+		t.Errorf("after clearing the pencil's lists, the JSON:\n%s", v)
+	}
 	b.run("created", chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#polls")))
 	if f := b.text(".flash"); !strings.Contains(f, "created") {
 		t.Errorf("after creating: flash %q", f)

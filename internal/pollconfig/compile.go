@@ -2,8 +2,10 @@ package pollconfig
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +38,9 @@ type Compiled struct {
 	UpdatedFormat, CreatedFormat *javatime.Pattern
 	// UpdatedLoc and CreatedLoc are the zones for dates that carry none.
 	UpdatedLoc, CreatedLoc *time.Location
+	// Filter is Config.Filter parsed; nil when the resource has no filter
+	// (every change is reported).
+	Filter ceql.Expr
 }
 
 // sampleFrom and sampleNow are the window Compile renders the URL for, to
@@ -89,6 +94,14 @@ func (r *Resource) Compile() (*Compiled, error) {
 		errs.add(checkRange(f, int64(d.Interval/time.Minute), 1, MaxDeleteIntervalMinutes, "minutes"))
 	}
 	errs.add(checkRatio(path+".deletes.maxMissingShare", d.MaxMissingRatio))
+	if r.Snapshots && !d.Enabled {
+		errs.add(errorf(path+".deletes.enabled", "is false, but \"snapshots\": true needs delete detection; remove \"enabled\": false or turn snapshots off"))
+	}
+	errs = append(errs, checkFieldNames(path+".fields", "fields", r.Fields, r.Snapshots, nil)...)
+	errs = append(errs, checkFieldNames(path+".ignoreFields", "ignoreFields", r.IgnoreFields, r.Snapshots, r.Fields)...)
+	var e *Error
+	c.Filter, e = compileFilter(path+".filter", r.Filter)
+	errs.add(e)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -159,6 +172,60 @@ func (c *Compiled) compileURL(field, u string) *Error {
 		return errorf(field, "where clause is not valid CEQL: %v (in %q, as rendered for a sample window)", err, clip(where))
 	}
 	return nil
+}
+
+// checkFieldNames validates fields or ignoreFields: they need snapshots,
+// and the names must be non-empty, unique, at most MaxFieldNames of them,
+// and none of them in other (fields, for ignoreFields).
+func checkFieldNames(field, key string, names []string, snapshots bool, other []string) Errors {
+	if len(names) == 0 {
+		return nil
+	}
+	var errs Errors
+	if !snapshots {
+		errs.add(errorf(field, "needs \"snapshots\": true: %s compares a record with its last observed version", key))
+	}
+	if len(names) > MaxFieldNames {
+		errs.add(errorf(field, "has %d names; at most %d", len(names), MaxFieldNames))
+		return errs
+	}
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		switch {
+		case strings.TrimSpace(n) == "":
+			errs.add(errorf(field, "item %d is empty; give a field name such as \"OPPORTUNITY_STATE\"", i+1))
+		case len(n) > MaxPathLength:
+			errs.add(errorf(field, "item %d is %d bytes long; at most %d", i+1, len(n), MaxPathLength))
+		case seen[n]:
+			errs.add(errorf(field, "names %q twice", clip(n)))
+		case slices.Contains(other, n):
+			errs.add(errorf(field, "names %q, which is also in fields; a field cannot be both reported and ignored", clip(n)))
+		}
+		seen[n] = true
+	}
+	return errs
+}
+
+// compileFilter parses filter, a CEQL predicate; empty means none.
+func compileFilter(field, filter string) (ceql.Expr, *Error) {
+	if filter == "" {
+		return nil, nil
+	}
+	if e := checkLength(field, filter, MaxFilterLength); e != nil {
+		return nil, e
+	}
+	x, err := ceql.Parse(filter)
+	if err != nil {
+		var ce *ceql.Error
+		if errors.As(err, &ce) {
+			return nil, errorf(field, "at position %d: %s (in %q)", ce.Pos, ce.Msg, clip(filter))
+		}
+		return nil, errorf(field, "is not valid CEQL: %v", err)
+	}
+	if x == nil {
+		return nil, errorf(field, "is blank; give a CEQL predicate such as \"OPPORTUNITY_STATE = 'WON'\", or remove the key")
+	}
+	return x, nil
 }
 
 // clip shortens s for an error message.

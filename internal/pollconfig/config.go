@@ -35,6 +35,11 @@ const (
 	MaxDeleteIntervalMinutes = 30 * 24 * 60
 	// DefaultMaxMissingRatio is deletes.maxMissingShare's default.
 	DefaultMaxMissingRatio = 0.2
+	// MaxFieldNames bounds the number of names in fields and in
+	// ignoreFields.
+	MaxFieldNames = 100
+	// MaxFilterLength bounds filter, in bytes.
+	MaxFilterLength = 2000
 )
 
 // Config is a parsed event.poller.configuration: the poller configuration of
@@ -81,6 +86,23 @@ type Resource struct {
 	Overlap time.Duration
 	// Deletes configures delete detection (pollhook extension).
 	Deletes Deletes
+	// Snapshots (pollhook extension, default false) keeps each record's
+	// last observed version, so that changes can be diffed field by field.
+	// It needs delete detection: a resource with snapshots and no deletes
+	// object gets Deletes.Enabled with the default settings, and an
+	// explicit "deletes": {"enabled": false} is an error.
+	Snapshots bool
+	// Fields (pollhook extension, needs Snapshots): an UPDATED is reported
+	// only when one of these fields changed. Nil means every change counts.
+	Fields []string
+	// IgnoreFields (pollhook extension, needs Snapshots): an UPDATED whose
+	// changes all fall in these fields is not reported. No name may be in
+	// both Fields and IgnoreFields.
+	IgnoreFields []string
+	// Filter (pollhook extension) is a CEQL predicate on the record
+	// selecting which changes are reported; empty means all. It works
+	// without Snapshots. Compiled.Filter holds it parsed.
+	Filter string
 	// Extra holds the Cloud Elements keys pollhook accepts but does not
 	// implement (see IgnoredKeys), as canonical JSON, so that a stored
 	// configuration reads back as the client wrote it. Nil when there are
@@ -115,7 +137,8 @@ type Deletes struct {
 // and errors are reported.
 var (
 	resourceKeys = []string{"url", "idField", "datesConfiguration", "filterByUpdatedDate",
-		"filterByCurrentDate", "createdCheckTolerance", "pageSize", "pollDelay", "overlap", "deletes"}
+		"filterByCurrentDate", "createdCheckTolerance", "pageSize", "pollDelay", "overlap", "deletes",
+		"snapshots", "fields", "ignoreFields", "filter"}
 	datesKeys = []string{"updatedDateField", "updatedDateFormat", "updatedDateTimezone",
 		"createdDateField", "createdDateFormat", "createdDateTimezone"}
 	deletesKeys = []string{"enabled", "scanEveryMinutes", "maxMissingShare"}
@@ -432,8 +455,22 @@ func decodeResource(name string, raw json.RawMessage) (*Resource, Errors) {
 			r.Overlap, e = decodeSeconds(f, v)
 		case "deletes":
 			r.Deletes, e = decodeDeletes(f, v)
+		case "snapshots":
+			r.Snapshots, e = decodeBool(f, v)
+		case "fields":
+			r.Fields, e = decodeStrings(f, v)
+		case "ignoreFields":
+			r.IgnoreFields, e = decodeStrings(f, v)
+		case "filter":
+			r.Filter, e = decodeString(f, v)
 		}
 		errs.add(e)
+	}
+	// Snapshots need delete detection: without a deletes object it is on,
+	// with the default settings. An explicit "enabled": false stays, and
+	// Compile reports the contradiction.
+	if v, ok := vals["deletes"]; r.Snapshots && (!ok || isNull(v)) {
+		r.Deletes.Enabled = true
 	}
 	for _, k := range IgnoredKeys {
 		v, ok := vals[k]
@@ -574,10 +611,11 @@ func checkRatio(path string, f float64) *Error {
 	return nil
 }
 
-// clone copies r deeply enough that changing the copy's Extra does not
-// change r.
+// clone copies r deeply enough that changing the copy's Extra, Fields or
+// IgnoreFields does not change r.
 func (r *Resource) clone() *Resource {
 	c := *r
+	c.Fields, c.IgnoreFields = slices.Clone(r.Fields), slices.Clone(r.IgnoreFields)
 	if r.Extra != nil {
 		c.Extra = make(map[string]json.RawMessage, len(r.Extra))
 		for k, v := range r.Extra {
@@ -676,11 +714,25 @@ func (r *Resource) object() (map[string]any, error) {
 	if r.Deletes.MaxMissingRatio != DefaultMaxMissingRatio {
 		del["maxMissingShare"] = r.Deletes.MaxMissingRatio
 	}
-	if len(del) > 0 || r.Deletes.Enabled {
+	// With snapshots, detection with default settings is implied and the
+	// deletes object is omitted.
+	if len(del) > 0 || r.Deletes.Enabled && !r.Snapshots || !r.Deletes.Enabled && r.Snapshots {
 		if !r.Deletes.Enabled {
 			del["enabled"] = false
 		}
 		o["deletes"] = del
+	}
+	if r.Snapshots {
+		o["snapshots"] = true
+	}
+	if len(r.Fields) > 0 {
+		o["fields"] = r.Fields
+	}
+	if len(r.IgnoreFields) > 0 {
+		o["ignoreFields"] = r.IgnoreFields
+	}
+	if r.Filter != "" {
+		o["filter"] = r.Filter
 	}
 	for k, v := range r.Extra {
 		if !slices.Contains(IgnoredKeys, k) {

@@ -109,6 +109,33 @@ func decodeString(field string, raw json.RawMessage) (string, *Error) {
 	return s, nil
 }
 
+// decodeStrings reads an array of strings; an empty array is nil, the
+// same as an absent key. Compile checks the names themselves.
+func decodeStrings(field string, raw json.RawMessage) ([]string, *Error) {
+	if kind(raw) != "array" {
+		return nil, errorf(field, "must be an array of field names, found %s", found(raw))
+	}
+	var vals []json.RawMessage
+	if err := json.Unmarshal(raw, &vals); err != nil {
+		return nil, errorf(field, "invalid JSON: %v", err)
+	}
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(vals))
+	for i, v := range vals {
+		if kind(v) != "string" {
+			return nil, errorf(field, "item %d must be a string (a field name), found %s", i+1, found(v))
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, errorf(field, "item %d: invalid JSON string: %v", i+1, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // decodeBool accepts true and false, and the strings "true" and "false" in
 // any case, because Cloud Elements' exports write booleans as strings and
 // Java's Boolean.parseBoolean ignores case.

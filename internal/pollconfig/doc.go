@@ -27,7 +27,17 @@
 // catch records that become visible late; deletes, {"scanEveryMinutes": 60,
 // "maxMissingShare": 0.2}, opt-in delete detection by a scan of record ids
 // every scanEveryMinutes (giving the object turns it on; "enabled": false
-// keeps the settings and turns it off).
+// keeps the settings and turns it off); snapshots (default false), keep
+// each record's last observed version (it needs delete detection: without
+// a deletes object it turns it on with the defaults, and "deletes":
+// {"enabled": false} beside it is an error); fields and ignoreFields
+// (arrays of field names, both need snapshots: report an UPDATED only when
+// one of fields changed, and not when all changes fall in ignoreFields; at
+// most MaxFieldNames non-empty, distinct names each, none in both); filter
+// (a CEQL predicate, at most MaxFilterLength bytes, parsed by ceql.Parse
+// into Compiled.Filter; a syntax error names its byte position). The
+// behaviour behind these four keys is the poller's; this package only makes
+// the configuration exact.
 //
 // Accepted and ignored (kept so the stored configuration round-trips; see
 // IgnoredKeys): batchSize, postHooks, postHookPipelines, useLastPollDate,

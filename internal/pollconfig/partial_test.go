@@ -26,6 +26,15 @@ func TestPartialResourceMergesOverDefault(t *testing.T) {
 		c.CreatedFormat == nil {
 		t.Errorf("merged: %+v", c.Config)
 	}
+	// The new keys merge too, and snapshots turns delete detection on.
+	pc, err = Parse([]byte(`{"contacts": {"snapshots": true, "ignoreFields": ["DATE_UPDATED_UTC"], "filter": "A = 1"}}`), defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pc.Resources["contacts"]; !r.Snapshots || !r.Deletes.Enabled || r.Deletes.Interval != DefaultDeleteInterval ||
+		len(r.IgnoreFields) != 1 || r.Filter != "A = 1" || r.IDField != "CONTACT_ID" {
+		t.Errorf("merged with snapshots: %+v", r)
+	}
 	// With a url: no merging; the missing idField is an error as before.
 	_, err = Parse([]byte(`{"contacts": {"url": "/hubs/crm/contacts", "deletes": {"scanEveryMinutes": 30}}}`), defaults)
 	if err == nil || !strings.Contains(err.Error(), "contacts") {

@@ -137,6 +137,7 @@ function instanceForm(form) {
     for (const f of fields) {
       const v = get(r, f.dataset.key);
       if (f.dataset.type === "bool") f.checked = v === true || (f.dataset.key === "deletes.enabled" && v === undefined && get(r, "deletes") !== undefined);
+      else if (f.dataset.type === "list") f.value = Array.isArray(v) ? v.join(", ") : v === undefined ? "" : String(v);
       else f.value = v === undefined ? "" : v;
     }
     dialog.showModal();
@@ -149,7 +150,11 @@ function instanceForm(form) {
     for (const f of fields) {
       let v;
       if (f.dataset.type === "bool") v = f.checked ? true : undefined;
-      else if (f.value.trim() === "") v = undefined;
+      else if (f.dataset.type === "list") {
+        // Comma-separated names become a JSON array; none removes the key.
+        const names = f.value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+        v = names.length ? names : undefined;
+      } else if (f.value.trim() === "") v = undefined;
       else v = f.dataset.type === "number" ? Number(f.value) : f.value;
       set(r, f.dataset.key, v);
     }
