@@ -65,7 +65,7 @@ var layers = map[string][]string{
 	"pollconfig":        {"element/ceql", "javatime", "pollurl", "suggest"},
 	"instance":          {"auth", "element", "netguard", "pollconfig", "seal", "store", "suggest"},
 	"delivery":          {"fair", "instance", "javatime", "metrics", "netguard", "store"},
-	"poller":            {"delivery", "element", "element/ceql", "fair", "instance", "metrics", "pollconfig", "store"},
+	"poller":            {"changes", "delivery", "element", "element/ceql", "fair", "instance", "metrics", "pollconfig", "store"},
 
 	// The engine, the API, the wiring.
 	"jobs": {"delivery", "fair", "instance", "metrics", "poller", "store"},

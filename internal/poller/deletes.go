@@ -79,17 +79,37 @@ func (r *Runner) ScanDeletes(ctx context.Context, t Target) (ScanStats, error) {
 		out.Note = fmt.Sprintf("delete scan distrusted: %d of %d known records missing, more than the %.0f%% limit; nothing deleted",
 			len(missing), len(known), limit*100)
 	default:
+		// With snapshots, a DELETED carries the record's last observed
+		// version, and the filter judges that version.
+		obs := newObserver(t)
+		var last map[string]store.Seen
+		if obs.active() {
+			if last, err = r.Store.SeenFor(ctx, t.InstanceID, t.Resource, missing); err != nil {
+				return st, err
+			}
+		}
 		for _, id := range missing {
 			if _, err := t.Conn.Get(ctx, t.Config.Resource, id); element.StatusOf(err) != http.StatusNotFound {
 				continue // found after all (a lagging index), or no answer: not confirmed
 			}
 			data, _ := json.Marshal(map[string]string{cfg.IDField: id})
+			snap := last[id].Snapshot
+			if snap != nil {
+				data = snap
+			}
+			if report, _ := obs.decide(Deleted, snap, data); !report {
+				out.Forgotten = append(out.Forgotten, id)
+				continue
+			}
 			out.Deleted = append(out.Deleted, &store.Event{ID: delivery.NewID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
 				Resource: t.Resource, ObjectID: id, Type: Deleted, Date: res.Date, PollDate: res.Date, Status: "NEW",
 				ProviderData: string(data)})
 		}
 		st.Deleted = len(out.Deleted)
-		out.Note = fmt.Sprintf("%d records, %d missing, %d deletions confirmed", len(present), len(missing), len(out.Deleted))
+		out.Note = fmt.Sprintf("%d records, %d missing, %d deletions confirmed", len(present), len(missing), len(out.Deleted)+len(out.Forgotten))
+		if len(out.Forgotten) > 0 {
+			out.Note += fmt.Sprintf(" (%d not reported: the filter did not match their last version)", len(out.Forgotten))
+		}
 	}
 	st.Note = out.Note
 	st.Notified, err = r.commitScan(ctx, t, out)

@@ -8,6 +8,7 @@
 package poller
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/changes"
 	"github.com/pollhook/pollhook/internal/delivery"
 	"github.com/pollhook/pollhook/internal/element"
 	"github.com/pollhook/pollhook/internal/element/ceql"
@@ -161,6 +163,7 @@ type window struct {
 	w           *store.Window // nil until the first page plans it
 	page        []candidate   // read since the last commit
 	stats       Stats
+	obs         *observer // snapshots, field rules, filter
 }
 
 func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Time) (Stats, error) {
@@ -197,7 +200,7 @@ func open(t Target, p *store.Poll, runAt time.Time) (*window, error) {
 		cursor: Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor},
 		rule: rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
 			tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil},
-		stats: Stats{Backfill: !p.BackfillFrom.IsZero()}}
+		stats: Stats{Backfill: !p.BackfillFrom.IsZero()}, obs: newObserver(t)}
 	win.from, win.runAt = scanStart(win.cursor, win.timing), runAt
 	if o := p.Window; o != nil {
 		where, err := t.Config.Where(o.From, o.RunAt)
@@ -252,22 +255,38 @@ func (r *Runner) read(ctx context.Context, win *window, runAt time.Time) error {
 }
 
 // judge classifies the page read against the records' last reported
-// state: the events to report and the state to keep.
+// state: the events to report and the state to keep. With snapshots or a
+// filter (snapshots.go), each event is also judged by the resource's
+// rules against the record's last observed version, and every version
+// read is kept as the last observed one.
 func (win *window) judge(seen map[string]store.Seen) ([]*store.Event, map[string]store.Seen) {
-	w, t, cfg := win.w, win.t, win.t.Config.Config
+	w, t, cfg, o := win.w, win.t, win.t.Config.Config, win.obs
 	var events []*store.Event
 	state := map[string]store.Seen{}
 	for _, c := range win.page {
-		var prev *store.Seen
-		if s, ok := seen[c.id]; ok {
-			prev = &s
-		}
+		s, known := seen[c.id]
+		prev := reported(s, known)
+		last := s.Snapshot
+		keep := o.keep(last, c.raw, c.obs.updated)
 		typ, report := classify(win.rule, c.obs, prev, w.Compare, w.Start)
+		var diff map[string]changes.Change
+		if report {
+			report, diff = o.decide(typ, last, c.raw)
+		}
 		if !report {
-			if prev != nil && len(prev.Hash) == sha256.Size && c.obs.updated.Equal(prev.Updated) && sameContent(prev.Hash, c.obs.raw, c.obs.hash) {
+			switch {
+			case prev != nil && len(prev.Hash) == sha256.Size && c.obs.updated.Equal(prev.Updated) && sameContent(prev.Hash, c.obs.raw, c.obs.hash):
 				// The same version under a version-1 (raw bytes) hash:
 				// keep its state, under the current hash.
-				state[c.id] = store.Seen{Updated: prev.Updated, Hash: c.obs.hash, CreatedSent: prev.CreatedSent}
+				state[c.id] = store.Seen{Updated: prev.Updated, Hash: c.obs.hash, CreatedSent: prev.CreatedSent, Snapshot: keep}
+			case o.snapshots && !bytes.Equal(keep, last):
+				// Observed, not reported (suppressed, or not a change):
+				// the reported part stays as it was (none: no hash).
+				s.Snapshot = keep
+				if s.Hash == nil {
+					s.Hash = []byte{}
+				}
+				state[c.id] = s
 			}
 			continue
 		}
@@ -275,15 +294,19 @@ func (win *window) judge(seen map[string]store.Seen) ([]*store.Event, map[string
 		if !cfg.FilterByUpdatedDate {
 			date = c.obs.created
 		}
-		events = append(events, &store.Event{ID: delivery.NewID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
+		e := &store.Event{ID: delivery.NewID(), OrgID: t.OrgID, InstanceID: t.InstanceID,
 			Resource: t.Resource, ObjectID: c.id, Type: typ, Date: date, PollDate: w.Start, Status: "NEW",
-			ProviderData: string(c.raw), Backfill: w.Backfill && !date.After(w.Normal)})
+			ProviderData: string(c.raw), Backfill: w.Backfill && !date.After(w.Normal)}
+		if typ == Updated && diff != nil {
+			e.ChangedFields, _ = json.Marshal(diff)
+		}
+		events = append(events, e)
 		if typ == Created {
 			w.Created++
 		} else {
 			w.Updated++
 		}
-		state[c.id] = store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent)}
+		state[c.id] = store.Seen{Updated: date, Hash: c.obs.hash, CreatedSent: typ == Created || (prev != nil && prev.CreatedSent), Snapshot: keep}
 	}
 	w.Records += len(win.page)
 	return events, state

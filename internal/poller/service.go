@@ -173,6 +173,23 @@ func (s *Service) Run(ctx context.Context, d *Due) (time.Duration, error) {
 		Updated: stats.Events - stats.Created, Notifications: stats.Notified})
 	s.log().Debug("polled", "instance", inst.ID, "resource", p.Resource, "records", stats.Read,
 		"events", stats.Events, "pages", stats.Pages)
+	if target.Config.Config.Snapshots && p.BaselineAt.IsZero() {
+		// Snapshots were turned on: observe every record once.
+		began := s.now()
+		b, err := s.Runner.Baseline(ctx, target)
+		switch {
+		case errors.Is(err, ErrRemoved):
+			return 0, err
+		case err != nil:
+			s.log().Warn("snapshot baseline failed; it starts over after the next poll", "instance", inst.ID, "resource", p.Resource, "err", err)
+		default:
+			if err := st.SetBaseline(context.WithoutCancel(ctx), inst.ID, p.Resource, began); err != nil {
+				return 0, err
+			}
+			s.log().Info("snapshot baseline done", "instance", inst.ID, "resource", p.Resource, "records", b.Read, "observed", b.Observed)
+		}
+		s.recordQuota(ctx, inst, target)
+	}
 	if del := target.Config.Config.Deletes; del.Enabled && (p.LastScanAt.IsZero() || !p.LastScanAt.Add(del.Interval).After(now)) {
 		scan, err := s.Runner.ScanDeletes(ctx, target)
 		s.Metrics.Scanned(scan.Deleted, scan.Notified)

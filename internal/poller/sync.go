@@ -40,5 +40,21 @@ func Sync(ctx context.Context, tx *store.Tx, in *store.Instance, unit time.Durat
 	if kept, removed, err = tx.SyncPolls(ctx, in.ID, resources, interval, now); err != nil {
 		return nil, nil, err
 	}
+	// A resource whose snapshots are off keeps no copy of its records (and
+	// turned on again, starts from a new baseline).
+	if len(kept) > 0 {
+		raw, _ := in.ConfigValue(instance.KeyPollerConfig)
+		pc, err := pollconfig.Parse([]byte(raw), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, p := range kept {
+			if r, ok := pc.Resources[p.Resource]; ok && !r.Snapshots {
+				if err := tx.DropSnapshots(ctx, in.ID, p.Resource); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+	}
 	return kept, removed, tx.ResumePolls(ctx, in.ID)
 }

@@ -22,6 +22,9 @@ type Poll struct {
 	// Floor is the earliest date a normal window reports (zero: none yet):
 	// the enable time on the upstream's clock, set by the first window.
 	Floor time.Time
+	// BaselineAt is when a resource with snapshots completed its baseline
+	// scan (zero: not done, or snapshots off).
+	BaselineAt time.Time
 	// Window is the window a run is working through (nil: none open).
 	Window       *Window
 	JobID        int64
@@ -54,23 +57,23 @@ const pollColumns = `instance_id, resource, interval_seconds, cursor, job_id, ru
 	last_run_at, last_ok_at, last_error, paused_reason, run_now, backfill_from, last_duration_ms, last_pages,
 	last_records, last_created, last_updated, last_deleted, last_scan_at, last_scan_status, created_at,
 	cursor_anchored, window_from, window_compare, window_normal, window_start, window_run_at, window_position,
-	window_backfill, window_pages, window_records, window_created, window_updated, report_floor`
+	window_backfill, window_pages, window_records, window_created, window_updated, report_floor, baseline_at`
 
 func scanPoll(sc interface{ Scan(...any) error }) (*Poll, error) {
 	var p Poll
 	var secs, ms int64
 	var job sql.NullInt64
 	var failing, lastRun, lastOK, backfill, lastScan sql.NullTime
-	var wFrom, wCompare, wNormal, wStart, wRunAt, floor sql.NullTime
+	var wFrom, wCompare, wNormal, wStart, wRunAt, floor, baseline sql.NullTime
 	var w Window
 	if err := sc.Scan(&p.InstanceID, &p.Resource, &secs, &p.Cursor, &job, &p.Runs, &p.Failures, &failing, &p.Events,
 		&lastRun, &lastOK, &p.LastError, &p.PausedReason, &p.RunNow, &backfill, &ms, &p.LastRun.Pages,
 		&p.LastRun.Records, &p.LastRun.Created, &p.LastRun.Updated, &p.LastRun.Deleted, &lastScan, &p.LastScanNote,
 		&p.CreatedAt, &p.Anchored, &wFrom, &wCompare, &wNormal, &wStart, &wRunAt, &w.Position, &w.Backfill,
-		&w.Pages, &w.Records, &w.Created, &w.Updated, &floor); err != nil {
+		&w.Pages, &w.Records, &w.Created, &w.Updated, &floor, &baseline); err != nil {
 		return nil, err
 	}
-	p.Floor = floor.Time
+	p.Floor, p.BaselineAt = floor.Time, baseline.Time
 	if wStart.Valid {
 		w.From, w.Compare, w.Normal, w.Start, w.RunAt = wFrom.Time, wCompare.Time, wNormal.Time, wStart.Time, wRunAt.Time
 		p.Window = &w
@@ -79,6 +82,13 @@ func scanPoll(sc interface{ Scan(...any) error }) (*Poll, error) {
 	p.JobID, p.FailingSince, p.LastRunAt, p.LastOKAt = job.Int64, failing.Time, lastRun.Time, lastOK.Time
 	p.BackfillFrom, p.LastScanAt = backfill.Time, lastScan.Time
 	return &p, nil
+}
+
+// SetBaseline records when the poll's baseline scan completed (zero:
+// none, so the next one starts over).
+func (q queries) SetBaseline(ctx context.Context, instanceID int64, resource string, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE polls SET baseline_at = ? WHERE instance_id = ? AND resource = ?`, nullTime(at), instanceID, resource)
+	return err
 }
 
 // SyncPolls makes the instance's polls exactly resources: new ones start
@@ -364,8 +374,12 @@ type ScanResult struct {
 	InstanceID int64
 	Resource   string
 	Present    []string // IDs the scan found: known from now on
-	Deleted    []*Event // one DELETED event per confirmed deletion
-	At         time.Time
+	Deleted    []*Event // one DELETED event per confirmed deletion reported
+	// Forgotten are confirmed deletions not reported (the resource's
+	// filter did not match their last observed version): their state goes
+	// as a reported one's does.
+	Forgotten []string
+	At        time.Time
 	Note       string // what the scan concluded, for the status
 	Complete   bool   // a complete scan moves last_scan_at
 }
@@ -380,16 +394,21 @@ func (t *Tx) CommitScan(ctx context.Context, r *ScanResult) error {
 			return err
 		}
 	}
+	gone := slices.Clone(r.Forgotten)
 	for _, e := range r.Deleted {
 		if err := t.insertEvent(ctx, e); err != nil {
 			return err
 		}
+		gone = append(gone, e.ObjectID)
+	}
+	for _, id := range gone {
+		// A deleted record's state, its snapshot included, goes with it.
 		if _, err := t.exec(ctx, `DELETE FROM known_ids WHERE instance_id = ? AND resource = ? AND object_id = ?`,
-			r.InstanceID, r.Resource, e.ObjectID); err != nil {
+			r.InstanceID, r.Resource, id); err != nil {
 			return err
 		}
 		if _, err := t.exec(ctx, `DELETE FROM seen WHERE instance_id = ? AND resource = ? AND object_id = ?`,
-			r.InstanceID, r.Resource, e.ObjectID); err != nil {
+			r.InstanceID, r.Resource, id); err != nil {
 			return err
 		}
 	}

@@ -119,3 +119,45 @@ func (t *Tx) putSeen(ctx context.Context, instanceID int64, resource string, see
 	}
 	return nil
 }
+
+// PutSnapshots sets records' last observed versions (nil: none) without
+// touching what was reported of them: a record with no state yet gets one
+// that reports nothing (no hash). A baseline scan writes them.
+func (t *Tx) PutSnapshots(ctx context.Context, instanceID int64, resource string, snaps map[string][]byte) error {
+	ids := make([]string, 0, len(snaps))
+	for id := range snaps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	const batch = 100
+	for len(ids) > 0 {
+		n := min(len(ids), batch)
+		args := make([]any, 0, 7*n)
+		for _, id := range ids[:n] {
+			snap, err := deflate(snaps[id])
+			if err != nil {
+				return err
+			}
+			args = append(args, instanceID, resource, id, time.Time{}, []byte{}, t.d.bool(false), snap)
+		}
+		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent, snapshot)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",")+`
+			ON CONFLICT (instance_id, resource, object_id) DO UPDATE SET snapshot = excluded.snapshot`, args...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// DropSnapshots forgets a resource's record snapshots and its baseline:
+// snapshots were turned off. What was reported of the records stays.
+func (q queries) DropSnapshots(ctx context.Context, instanceID int64, resource string) error {
+	if _, err := q.exec(ctx, `UPDATE seen SET snapshot = NULL WHERE instance_id = ? AND resource = ? AND snapshot IS NOT NULL`,
+		instanceID, resource); err != nil {
+		return err
+	}
+	_, err := q.exec(ctx, `UPDATE polls SET baseline_at = NULL WHERE instance_id = ? AND resource = ? AND baseline_at IS NOT NULL`,
+		instanceID, resource)
+	return err
+}

@@ -5,3 +5,6 @@ ALTER TABLE seen ADD COLUMN snapshot BLOB;
 -- An UPDATED's field diff, {"<field>": {"before": …, "after": …}}; '' when
 -- none was computed.
 ALTER TABLE events ADD COLUMN changed_fields TEXT NOT NULL DEFAULT '';
+-- When a resource with snapshots completed its baseline scan (every
+-- record observed once); NULL until then, and again once snapshots are off.
+ALTER TABLE polls ADD COLUMN baseline_at TIMESTAMP;
