@@ -75,6 +75,17 @@ func benchmarks() []benchmark {
 					return bench.State(ctx, cfg)
 				}
 			}},
+		{"snapshots", "record snapshots: bytes per record stored, and a baseline scan's database work beside the same states without snapshots",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.SnapshotsConfig
+				fs.IntVar(&cfg.Records, "records", 100000, "contacts, as the simulator generates them")
+				fs.IntVar(&cfg.PageSize, "page-size", 500, "records per transaction (a baseline scan's page)")
+				fs.Uint64Var(&cfg.Seed, "seed", 1, "the simulator's seed")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.Snapshots(ctx, cfg)
+				}
+			}},
 		{"backfill", "a backfill of a large account, the simulator in a process of its own: records/s and peak RSS against 200 MiB",
 			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
 				var cfg bench.BackfillConfig

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,12 +126,16 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *viewer) {
 
 type eventData struct {
 	Event        *store.Event
+	Changes      []fieldChange // the UPDATED's diff, by field
 	Instance     string
 	Record       string // the record as read, indented
 	Notification *store.Notification
 	Sent         string // the notification's body, exactly as sent
 	Attempts     []store.Attempt
 }
+
+// fieldChange is one row of an event's diff.
+type fieldChange struct{ Field, Before, After string }
 
 // event shows one event: the record as read, the notification exactly as
 // sent, and every attempt.
@@ -142,6 +147,15 @@ func (c *Console) event(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	d := eventData{Event: e, Record: pretty(json.RawMessage(e.ProviderData))}
+	if len(e.ChangedFields) > 0 {
+		var diff map[string]struct{ Before, After json.RawMessage }
+		if json.Unmarshal(e.ChangedFields, &diff) == nil {
+			for f, c := range diff {
+				d.Changes = append(d.Changes, fieldChange{Field: f, Before: string(c.Before), After: string(c.After)})
+			}
+			slices.SortFunc(d.Changes, func(a, b fieldChange) int { return strings.Compare(a.Field, b.Field) })
+		}
+	}
 	if in, err := c.cfg.Instances.Get(ctx, v.caller, e.InstanceID); err == nil {
 		d.Instance = in.Name
 	}

@@ -49,6 +49,8 @@ type PollStatus struct {
 	RunRequested        bool          `json:"runRequested,omitempty"`
 	BackfillFrom        string        `json:"backfillFrom,omitempty"`
 	EventsTotal         int64         `json:"eventsTotal"`
+	// BaselineAt, with snapshots on, is when the baseline scan completed.
+	BaselineAt string `json:"baselineAt,omitempty"`
 	Deletes             *DeleteStatus `json:"deletes,omitempty"`
 }
 
@@ -112,7 +114,7 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 		ps := PollStatus{Resource: p.Resource, IntervalSeconds: int64(p.Interval / time.Second), Cursor: stamp(p.Cursor),
 			LastAttemptAt: stamp(p.LastRunAt), LastError: p.LastError, ConsecutiveFailures: p.Failures,
 			FailingSince: stamp(p.FailingSince), PausedReason: p.PausedReason, RunRequested: p.RunNow,
-			BackfillFrom: stamp(p.BackfillFrom), EventsTotal: p.Events, CursorAnchored: p.Anchored}
+			BackfillFrom: stamp(p.BackfillFrom), EventsTotal: p.Events, CursorAnchored: p.Anchored, BaselineAt: stamp(p.BaselineAt)}
 		if w := p.Window; w != nil {
 			ps.Window = &WindowStatus{From: stamp(w.From), StartedAt: stamp(w.RunAt), Backfill: w.Backfill, Pages: w.Pages,
 				Records: w.Records, Events: map[string]int{"CREATED": w.Created, "UPDATED": w.Updated}}
