@@ -536,7 +536,8 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	base := strings.TrimSuffix(h.base, "/elements/api-v2")
 	b := newBrowser(t, base, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")))
 	rv := newScriptedReceiver(t)
-	in, _ := h.create(h.instanceBody("Deliveries", map[string]any{"event.notification.callback.url": rv.url}))
+	in, _ := h.create(h.instanceBody("Deliveries", map[string]any{"event.notification.callback.url": rv.url,
+		"event.poller.configuration": map[string]any{"contacts": map[string]any{"snapshots": true}}}))
 	waitFor(t, "the first poll", func() bool { return h.pollRuns(in.ID, "contacts") > 0 })
 	b.signIn(h)
 
@@ -618,5 +619,28 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	b.run("latency points", eval(`document.querySelectorAll(".charts figure:nth-child(2) svg circle").length`, &points))
 	if points == 0 {
 		t.Error("the latency chart has no point")
+	}
+
+	// With snapshots, an update's page shows what changed, before and after.
+	contacts, _ := h.sim.Records(h.sim.APIKey(), "Contacts")
+	var hopper map[string]any
+	for _, c := range contacts {
+		if c["LAST_NAME"] == "Hopper" {
+			hopper = c
+		}
+	}
+	raw, _ := json.Marshal(map[string]any{"CONTACT_ID": hopper["CONTACT_ID"], "TITLE": "Rear Admiral"})
+	req, _ := http.NewRequest("PUT", h.simURL+"/Contacts", strings.NewReader(string(raw)))
+	req.SetBasicAuth(h.sim.APIKey(), "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("updating a contact in the simulator: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	h.pollNow(t, in.ID)
+	b.run("the update", chromedp.Navigate(base+"/events?filtered=1&type=UPDATED"), chromedp.WaitVisible(chromedp.CSS("#events tr[data-event] a")),
+		chromedp.Click(chromedp.CSS("#events tr[data-event] a")), chromedp.WaitVisible(chromedp.CSS("#changed-fields")))
+	if before, after := b.text(`#changed-fields tr[data-field=TITLE] .before`), b.text(`#changed-fields tr[data-field=TITLE] .after`); before != "null" || after != `"Rear Admiral"` {
+		t.Errorf("the diff of TITLE: %s → %s", before, after)
 	}
 }
