@@ -50,8 +50,8 @@ type PollStatus struct {
 	BackfillFrom        string        `json:"backfillFrom,omitempty"`
 	EventsTotal         int64         `json:"eventsTotal"`
 	// BaselineAt, with snapshots on, is when the baseline scan completed.
-	BaselineAt string `json:"baselineAt,omitempty"`
-	Deletes             *DeleteStatus `json:"deletes,omitempty"`
+	BaselineAt string        `json:"baselineAt,omitempty"`
+	Deletes    *DeleteStatus `json:"deletes,omitempty"`
 }
 
 // WindowStatus is a window under way: committed page by page, resumed
