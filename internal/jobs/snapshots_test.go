@@ -86,8 +86,8 @@ func TestFieldTriggerEndToEnd(t *testing.T) {
 	var env struct {
 		Message struct {
 			Events []struct {
-				ObjectID      string                                `json:"objectId"`
-				EventType     string                                `json:"eventType"`
+				ObjectID      string                                 `json:"objectId"`
+				EventType     string                                 `json:"eventType"`
 				ChangedFields map[string]struct{ Before, After any } `json:"changedFields"`
 			} `json:"events"`
 		} `json:"message"`

@@ -380,8 +380,8 @@ type ScanResult struct {
 	// as a reported one's does.
 	Forgotten []string
 	At        time.Time
-	Note       string // what the scan concluded, for the status
-	Complete   bool   // a complete scan moves last_scan_at
+	Note      string // what the scan concluded, for the status
+	Complete  bool   // a complete scan moves last_scan_at
 }
 
 // CommitScan writes a delete scan's outcome.
