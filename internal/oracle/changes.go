@@ -89,8 +89,10 @@ type version struct {
 //     of its record, fields named as insightly.FieldsOf names them: the
 //     event's content (the afters) and an earlier one (the befores: the
 //     version polling began with, or one that precedes the event's in the
-//     journal); with RequireDiffs, every UPDATED after event DiffsAfter
-//     has changedFields;
+//     journal, and none older than the version reported before it); with
+//     RequireDiffs, every UPDATED after event DiffsAfter
+//     has changedFields, but the first event of a record created after the
+//     baseline (first read after an update: nothing observed before it);
 //   - with IgnoreFields, every UPDATED with changedFields has a changed
 //     field outside them (so none has an empty diff); with Fields, a
 //     changed field among them;
@@ -157,6 +159,7 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 	}
 	final := map[string]sim.Change{}
 	created := map[string]bool{}
+	createdLater := map[string]bool{} // created after the baseline
 	for _, c := range journal {
 		if c.Object != r.Object {
 			continue
@@ -165,6 +168,7 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 		final[id] = c
 		if c.Op == sim.OpCreate {
 			created[id] = true
+			createdLater[id] = c.Seq > r.BaselineSeq
 		}
 		if c.Op != sim.OpDelete {
 			versions[id] = append(versions[id], version{c.Seq, recordFields(c.Record)})
@@ -179,6 +183,7 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 
 	ids := slices.Sorted(maps.Keys(byObject))
 	for _, id := range ids {
+		var prev changes.Fields // the version reported last before the event
 		for i, e := range byObject[id] {
 			got, err := fieldsOf([]byte(e.ProviderData))
 			if err != nil {
@@ -198,11 +203,14 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 			switch e.Type {
 			case "UPDATED":
 				if diff == nil {
-					if r.RequireDiffs && e.Seq > r.DiffsAfter {
+					// A record created after the baseline is unknown until
+					// first read: updated by then, its first event is an
+					// UPDATED with no previous version.
+					if r.RequireDiffs && e.Seq > r.DiffsAfter && (i > 0 || !createdLater[id]) {
 						bad("%s: event %d (UPDATED, %s) has no changedFields, and its previous version was observed", id, i+1, e.Date)
 					}
 				} else {
-					if !diffOfVersions(versions[id], got, diff) {
+					if !diffOfVersions(versions[id], prev, got, diff) {
 						bad("%s: event %d (UPDATED, %s): changedFields %s is not the diff of an earlier version and its content", id, i+1, e.Date, e.ChangedFields)
 					}
 					if len(r.IgnoreFields) > 0 && !slices.ContainsFunc(slices.Collect(maps.Keys(diff)), func(k string) bool { return !named(r.IgnoreFields, k) }) {
@@ -227,6 +235,9 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 				if rules.Filter != nil && len(got) > 1 && !match(got) {
 					bad("%s: event %d (DELETED): its last observed version does not match the filter", id, i+1)
 				}
+			}
+			if e.Type != "DELETED" {
+				prev = got
 			}
 		}
 	}
@@ -293,13 +304,22 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 }
 
 // diffOfVersions says whether diff is the diff between some version of vs
-// and a later one with content got.
-func diffOfVersions(vs []version, got changes.Fields, diff map[string]changes.Change) bool {
+// and a later one with content got. When prev (the version reported before)
+// is one of vs, the earlier version is not older than it: every version
+// reported was observed, and a read older than the last observed version
+// does not replace it.
+func diffOfVersions(vs []version, prev, got changes.Fields, diff map[string]changes.Change) bool {
+	from := 0
+	if prev != nil {
+		if k := slices.IndexFunc(vs, func(v version) bool { return same(v.fields, prev) }); k >= 0 {
+			from = k
+		}
+	}
 	for j, after := range vs {
 		if !same(after.fields, got) {
 			continue
 		}
-		for _, b := range vs[:j] {
+		for _, b := range vs[from:max(j, from)] {
 			if sameDiff(changes.Diff(b.fields, after.fields), diff) {
 				return true
 			}

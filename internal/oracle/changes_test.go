@@ -76,6 +76,9 @@ func TestCheckChanges(t *testing.T) {
 		{"a before that came later", func(*Resource) {}, func(t *testing.T) []*store.Event {
 			return []*store.Event{event(t, 1, "UPDATED", v1, diffOf(t, v3, v1))}
 		}, []string{"is not the diff"}},
+		{"a before older than the version reported", func(*Resource) {}, func(t *testing.T) []*store.Event {
+			return []*store.Event{event(t, 1, "UPDATED", v2, diffOf(t, v0, v2)), event(t, 2, "UPDATED", v3, diffOf(t, v1, v3))}
+		}, []string{"event 2 (UPDATED"}},
 		{"no diff though observed", func(r *Resource) { r.RequireDiffs, r.DiffsAfter = true, 1 }, func(t *testing.T) []*store.Event {
 			return []*store.Event{event(t, 1, "UPDATED", v1, nil), event(t, 2, "UPDATED", v3, nil)}
 		}, []string{"event 2 (UPDATED"}},
