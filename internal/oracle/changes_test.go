@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,10 @@ var (
 	v2 = map[string]any{"CONTACT_ID": 1, "NAME": "a", "CITY": "x", "DATE_UPDATED_UTC": "2026-03-01 12:02:00"}
 	v3 = map[string]any{"CONTACT_ID": 1, "NAME": "b", "CITY": "y", "DATE_UPDATED_UTC": "2026-03-01 12:03:00"}
 	d0 = map[string]any{"CONTACT_ID": 2, "NAME": "c", "CITY": "y", "DATE_UPDATED_UTC": "2026-03-01 11:00:00"}
+
+	n0 = map[string]any{"CONTACT_ID": 3, "NAME": "n", "CITY": "w", "DATE_UPDATED_UTC": "2026-03-01 12:04:00"}
+	n1 = map[string]any{"CONTACT_ID": 3, "NAME": "n", "CITY": "x", "DATE_UPDATED_UTC": "2026-03-01 12:05:00"}
+	n2 = map[string]any{"CONTACT_ID": 3, "NAME": "o", "CITY": "x", "DATE_UPDATED_UTC": "2026-03-01 12:06:00"}
 
 	testJournal = []sim.Change{
 		{Seq: 1, Object: "Contacts", ID: 1, Op: sim.OpUpdate, Record: v1},
@@ -155,5 +160,24 @@ func TestCheckLeavesSuppressionToCheckChanges(t *testing.T) {
 	ruled := testResource(func(r *Resource) { r.Filter = "CITY = 'x'" })
 	if got := Check(events, testJournal, 0, []Resource{ruled}); len(got) != 0 {
 		t.Errorf("with a filter: %q, want none", got)
+	}
+}
+
+// A record created after the baseline may first be reported as an UPDATED
+// without changedFields (it was read first after an update), not later.
+func TestCheckChangesCreatedAfterBaseline(t *testing.T) {
+	journal := append(slices.Clone(testJournal),
+		sim.Change{Seq: 5, Object: "Contacts", ID: 3, Op: sim.OpCreate, Record: n0},
+		sim.Change{Seq: 6, Object: "Contacts", ID: 3, Op: sim.OpUpdate, Record: n1},
+		sim.Change{Seq: 7, Object: "Contacts", ID: 3, Op: sim.OpUpdate, Record: n2})
+	r := testResource(func(r *Resource) { r.RequireDiffs = true })
+	events := []*store.Event{event(t, 1, "UPDATED", n1, nil), event(t, 2, "UPDATED", n2, nil)}
+	got := CheckChanges(events, journal, []Resource{r})
+	if len(got) != 1 || !strings.Contains(got[0], "3: event 2 (UPDATED") {
+		t.Errorf("violations %q, want one: event 2 without changedFields", got)
+	}
+	events[1] = event(t, 2, "UPDATED", n2, diffOf(t, n1, n2))
+	if got := CheckChanges(events, journal, []Resource{r}); len(got) != 0 {
+		t.Errorf("violations %q, want none", got)
 	}
 }
