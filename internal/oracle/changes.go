@@ -152,7 +152,8 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 		return false
 	}
 
-	// Every version of every record, in order; the deleted ones.
+	// Every version of every record, in order (the one polling began with
+	// first); each record's last change.
 	versions := map[string][]version{}
 	for id, rec := range r.Initial {
 		versions[id] = []version{{0, recordFields(rec)}}

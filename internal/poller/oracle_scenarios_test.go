@@ -403,7 +403,8 @@ func snapshotScenario(configure func(resource string, r *pollconfig.Resource)) f
 					diffs++
 				}
 			}
-			if diffs == 0 {
+			if diffs == 0 && len(w.config.Resources["contacts"].Fields) == 0 {
+				// (With fields, a run may see no trigger field change.)
 				t.Error("no event carries changedFields")
 			}
 			t.Logf("%d events, %d with changedFields", len(w.events()), diffs)
