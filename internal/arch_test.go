@@ -81,7 +81,7 @@ var layers = map[string][]string{
 
 	// Test helpers, imported by tests only.
 	"netguard/netguardtest": nil,
-	"oracle":                {"sim/insightly", "store"},
+	"oracle":                {"changes", "element/insightly", "sim/insightly", "store"},
 	"store/storetest":       {"store"},
 	"testdb":                nil,
 }

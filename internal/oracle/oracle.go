@@ -31,6 +31,23 @@ type Resource struct {
 	// before polling began). Zero: only backfilled events may.
 	Initial      map[string]map[string]any
 	InitialAfter time.Time
+
+	// Snapshots, Fields, IgnoreFields and Filter are the resource's
+	// configuration of the same names: CheckChanges holds the events to
+	// them, and Check leaves completeness to it when they suppress
+	// anything.
+	Snapshots            bool
+	Fields, IgnoreFields []string
+	Filter               string
+	// BaselineSeq is the journal's last Seq when the baseline scan ended:
+	// a record that did not change up to it was observed at the version
+	// it had when polling began (Initial).
+	BaselineSeq int64
+	// RequireDiffs: every record's last version was observed from event
+	// DiffsAfter (a store.Event Seq) on, so every later UPDATED must carry
+	// changedFields.
+	RequireDiffs bool
+	DiffsAfter   int64
 }
 
 func normalize(v any) any {
@@ -62,6 +79,9 @@ func content(providerData string) any {
 // For resources with deletes, also: an object has at most one DELETED, as
 // its last event, and only if it was deleted; and every deleted object that
 // was known (it existed when polling began, or was reported since) has one.
+//
+// For a resource with fields, ignoreFields or a filter, completeness (the
+// last two rules; the last one only with a filter) is CheckChanges'.
 func Check(events []*store.Event, journal []sim.Change, since int64, resources []Resource) []string {
 	var out []string
 	byObject := map[string][]*store.Event{}
@@ -127,7 +147,7 @@ func Check(events []*store.Event, journal []sim.Change, since int64, resources [
 		}
 		for id, w := range writes {
 			last := w[len(w)-1]
-			if last.Op != sim.OpDelete || !r.Deletes {
+			if last.Op != sim.OpDelete || !r.Deletes || r.Filter != "" {
 				continue
 			}
 			evs := byObject[r.Name+"/"+id]
@@ -137,6 +157,9 @@ func Check(events []*store.Event, journal []sim.Change, since int64, resources [
 			}
 		}
 		for id := range changed {
+			if r.rules() {
+				break // CheckChanges holds the completeness of what rules suppress
+			}
 			w := writes[id]
 			last := w[len(w)-1]
 			if last.Op == sim.OpDelete {

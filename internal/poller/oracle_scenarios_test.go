@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollhook/pollhook/internal/oracle"
 	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -21,6 +22,18 @@ var oracleScenarios = []oracleScenario{
 	{"backfill", runBackfillAfterPruning},
 	{"reconfigure", runReconfigure},
 	{"hash-upgrade", runHashUpgrade},
+	{"snapshots", snapshotScenario(func(string, *pollconfig.Resource) {})},
+	{"snapshots-ignore-date", snapshotScenario(func(_ string, r *pollconfig.Resource) {
+		r.IgnoreFields = []string{"DATE_UPDATED_UTC"}
+	})},
+	{"snapshots-fields", snapshotScenario(func(name string, r *pollconfig.Resource) {
+		r.Fields = []string{map[string]string{"contacts": "TITLE", "opportunities": "STAGE_ID"}[name]}
+	})},
+	{"snapshots-filter", snapshotScenario(func(name string, r *pollconfig.Resource) {
+		// A custom field named in another case than the record's, and a
+		// native one: records enter and leave the set.
+		r.Filter = map[string]string{"contacts": "preferred_contact_method__c = 'Email'", "opportunities": "OPPORTUNITY_STATE = 'OPEN'"}[name]
+	})},
 }
 
 // scenarioSeed is the seed of a scenario's world.
@@ -325,4 +338,77 @@ func runHashUpgrade(t *testing.T, dsn func(t *testing.T) string) {
 		w.check()
 		failedSeed(t, seed)
 	})
+}
+
+// snapshotResources are the resources the snapshot scenarios keep
+// snapshots of: contacts (with delete scans: DELETED events carry the
+// last observed version) and opportunities.
+var snapshotResources = []string{"contacts", "opportunities"}
+
+// snapshotScenario: snapshots on (with what configure adds: fields,
+// ignoreFields or a filter) from polling's start; the first run, then the
+// baseline scan observes every record; then cycles of churn (no-op PUTs
+// and echo writes among it), same-second edits, late writes, faults and
+// crashes. Every UPDATED carries changedFields, the diff of two versions
+// of its record; the rules report what they must, and suppress only what
+// they may (oracle.CheckChanges).
+func snapshotScenario(configure func(resource string, r *pollconfig.Resource)) func(t *testing.T, dsn func(t *testing.T) string) {
+	return func(t *testing.T, dsn func(t *testing.T) string) {
+		seed := scenarioSeed(t)
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := newWorldWith(t, seed, dsn(t), worldOptions{records: 40})
+			for _, name := range snapshotResources {
+				r := *w.config.Resources[name]
+				r.Snapshots, r.Deletes.Enabled = true, true
+				configure(name, &r)
+				w.config.Resources[name] = &r
+			}
+			w.reconfigure(func(*pollconfig.Resource) {})
+			crash := w.runner.crash
+			w.runner.crash = nil
+			w.runAll("first run")
+			for _, name := range snapshotResources {
+				b, err := w.runner.Baseline(ctx, w.target(name))
+				if err != nil {
+					t.Fatalf("%s: baseline: %v", name, err)
+				}
+				if b.Observed == 0 || b.Skipped != 0 {
+					t.Fatalf("%s: the baseline observed %d records and skipped %d: want every record (nothing changed)", name, b.Observed, b.Skipped)
+				}
+			}
+			w.runner.crash = crash
+			var baselineSeq, diffsAfter int64
+			if j := w.sim.Journal(0); len(j) > 0 {
+				baselineSeq = j[len(j)-1].Seq
+			}
+			if evs := w.events(); len(evs) > 0 {
+				diffsAfter = evs[len(evs)-1].Seq
+			}
+			w.rules = map[string]oracle.Resource{}
+			for _, name := range snapshotResources {
+				r := w.config.Resources[name]
+				w.rules[name] = oracle.Resource{Snapshots: true, Fields: r.Fields, IgnoreFields: r.IgnoreFields, Filter: r.Filter,
+					BaselineSeq: baselineSeq, RequireDiffs: true, DiffsAfter: diffsAfter}
+			}
+			for range 12 {
+				w.cycle(true)
+			}
+			w.settle()
+			w.check()
+			diffs := 0
+			for _, e := range w.events() {
+				if len(e.ChangedFields) > 0 {
+					diffs++
+				}
+			}
+			if diffs == 0 && len(w.config.Resources["contacts"].Fields) == 0 {
+				// (With fields, a run may see no trigger field change.)
+				t.Error("no event carries changedFields")
+			}
+			t.Logf("%d events, %d with changedFields", len(w.events()), diffs)
+			failedSeed(t, seed)
+		})
+	}
 }

@@ -60,6 +60,9 @@ type world struct {
 	// reported without a backfill.
 	reach  time.Time
 	cycles int
+	// rules holds, by resource, the snapshot settings the oracle holds
+	// its events to (oracle.Resource's Snapshots … DiffsAfter).
+	rules map[string]oracle.Resource
 }
 
 // worldOptions vary a world; the zero value is newWorld's.
@@ -352,10 +355,15 @@ func (w *world) check() {
 	w.t.Helper()
 	var rs []oracle.Resource
 	for _, r := range oracleResources {
-		rs = append(rs, oracle.Resource{Name: r.name, Object: r.object, Deletes: r.name == "contacts",
-			Initial: w.initial[r.object], InitialAfter: w.reach})
+		o := w.rules[r.name]
+		o.Name, o.Object, o.Deletes, o.Initial, o.InitialAfter = r.name, r.object, r.name == "contacts", w.initial[r.object], w.reach
+		rs = append(rs, o)
 	}
-	for _, v := range oracle.Check(w.events(), w.sim.Journal(0), 0, rs) {
+	events, journal := w.events(), w.sim.Journal(0)
+	for _, v := range oracle.Check(events, journal, 0, rs) {
+		w.t.Errorf("seed %d: %s", w.seed, v)
+	}
+	for _, v := range oracle.CheckChanges(events, journal, rs) {
 		w.t.Errorf("seed %d: %s", w.seed, v)
 	}
 }

@@ -18,7 +18,10 @@ var churnObjects = []struct {
 // returns what it did (the same entries the journal gets). About a quarter
 // are creates, a tenth deletes, and one in twenty changes a record twice
 // within the same second, the case that defeats a cursor on
-// DATE_UPDATED_UTC alone.
+// DATE_UPDATED_UTC alone. One in twenty is a no-op PUT (it changes nothing
+// but DATE_UPDATED_UTC, which Insightly bumps on every successful PUT), and
+// one in twenty an echo write: a PUT that sets fields to the values they
+// already have, then, in the same second, a real change.
 func (s *Sim) Step(n int) []Change {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -47,8 +50,27 @@ func (s *Sim) stepLocked() {
 	switch p := g.rng.Float64(); {
 	case !live || p < 0.25:
 		s.mustWrite(s.createLocked(a, o, g.body(a, o, r), caller))
-	case p < 0.85:
+	case p < 0.75:
 		s.mustWrite(s.updateLocked(a, o, id, g.patch(a, o, c.latest(id), r), caller))
+	case p < 0.80:
+		// A no-op PUT: only DATE_UPDATED_UTC changes (and not even it
+		// within the second of the last write).
+		s.mustWrite(s.updateLocked(a, o, id, map[string]any{o.PK: id}, caller))
+	case p < 0.85:
+		// An echo write, then a real change in the same second.
+		s.pinned = s.now()
+		rec := c.latest(id)
+		echo := g.patch(a, o, rec, r)
+		for k := range echo {
+			echo[k] = rec[k]
+		}
+		if _, err := s.updateLocked(a, o, id, echo, caller); err != nil {
+			// A value GET shows that a PUT does not take back as is:
+			// echo nothing but the key.
+			s.mustWrite(s.updateLocked(a, o, id, map[string]any{o.PK: id}, caller))
+		}
+		s.mustWrite(s.updateLocked(a, o, id, g.patch(a, o, c.latest(id), r), caller))
+		s.pinned = time.Time{}
 	case p < 0.95:
 		s.mustWrite(nil, s.deleteLocked(a, o, id))
 	default:

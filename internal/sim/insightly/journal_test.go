@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -202,5 +204,37 @@ func TestRecordedFixturesRoundTrip(t *testing.T) {
 		if !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("%s:\n got %s\nwant %s", tc.file, got, want.Bytes())
 		}
+	}
+}
+
+// Churn makes no-op PUTs (only DATE_UPDATED_UTC changes, or nothing within
+// the second) and echo writes, journalled as updates like any other.
+func TestChurnNoOpAndEchoWrites(t *testing.T) {
+	sim, b := setup(t, Config{Seed: 7, Records: 20})
+	var all []Change
+	for range 200 {
+		b.clock.Advance(700 * time.Millisecond)
+		all = append(all, sim.Step(5)...)
+	}
+	last := map[string]map[string]any{}
+	noop, sameSecond := 0, 0
+	for _, c := range all {
+		key := c.Object + "/" + fmt.Sprint(c.ID)
+		if prev, ok := last[key]; ok && c.Op == OpUpdate && c.Updated() != "" {
+			before, after := maps.Clone(prev), maps.Clone(c.Record)
+			delete(before, "DATE_UPDATED_UTC")
+			delete(after, "DATE_UPDATED_UTC")
+			if reflect.DeepEqual(before, after) {
+				if prev["DATE_UPDATED_UTC"] == c.Record["DATE_UPDATED_UTC"] {
+					sameSecond++
+				} else {
+					noop++
+				}
+			}
+		}
+		last[key] = c.Record
+	}
+	if noop == 0 || sameSecond == 0 {
+		t.Errorf("%d no-op PUTs bumping DATE_UPDATED_UTC, %d within the second of the last write in %d changes; want some of each", noop, sameSecond, len(all))
 	}
 }
