@@ -50,7 +50,7 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	if _, err := c.Do(ctx, "POST", "/instances", map[string]any{"element": map[string]any{"key": "insightly"}, "name": "Moving",
 		"configuration": map[string]any{"username": "ada@example.com", "password": s.APIKey(), "base.url": simSrv.URL + "/v3.1",
 			"event.notification.enabled": true, "event.notification.callback.url": hook.srv.URL + "/hook",
-			"event.poller.refresh_interval": "1", "event.poller.configuration": `{"contacts":{}}`}}, &inst); err != nil {
+			"event.poller.refresh_interval": "1", "event.poller.configuration": `{"contacts":{"snapshots":true}}`}}, &inst); err != nil {
 		t.Fatal(err)
 	}
 	hub := &client.Client{Server: base, UserSecret: creds.User, Element: inst.Token}
@@ -60,6 +60,11 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	eventually(t, "the snapshots' baseline", func() bool {
+		var st struct{ Polls []struct{ BaselineAt string } }
+		_, err := c.Do(ctx, "GET", fmt.Sprintf("/instances/%d/polls", inst.ID), nil, &st)
+		return err == nil && len(st.Polls) == 1 && st.Polls[0].BaselineAt != ""
+	})
 	addContact(hub, "Before")
 	eventually(t, "the first notification", func() bool { return hook.count() == 1 })
 	setAnswer(503)
@@ -72,6 +77,19 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	if code := Run(ctx, []string{"database", "backup", "--data-dir", dir, "--to", backup}, &out, &errOut); code != 0 {
 		t.Fatalf("backup: exit %d %s%s", code, out.String(), errOut.String())
 	}
+	snapshots := func(dsn string) int {
+		t.Helper()
+		st, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatalf("%s does not open: %v", dsn, err)
+		}
+		defer st.Close()
+		var n int
+		if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM seen WHERE snapshot IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	if b, err := store.Open(ctx, "sqlite:"+backup); err != nil {
 		t.Errorf("the backup does not open: %v", err)
 	} else {
@@ -79,6 +97,9 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 			t.Errorf("the backup lacks the instance: %v", err)
 		}
 		b.Close()
+	}
+	if n := snapshots("sqlite:" + backup); n < 5 {
+		t.Errorf("the backup carries %d record snapshots, want the baseline's (at least 5)", n)
 	}
 	if code := Run(ctx, []string{"database", "backup", "--data-dir", dir, "--to", backup}, io.Discard, &errOut); code != 1 ||
 		!strings.Contains(errOut.String(), "does not overwrite") {
@@ -94,6 +115,9 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	if code := Run(ctx, args, &out, &errOut); code != 0 || !strings.Contains(errOut.String(), "copied notifications") ||
 		!strings.Contains(out.String(), "--encryption-key") {
 		t.Fatalf("copy: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if from, to := snapshots("sqlite:"+filepath.Join(dir, "pollhook.db")), snapshots(pg); from < 5 || to != from {
+		t.Errorf("record snapshots: %d in the source, %d copied", from, to)
 	}
 	errOut.Reset()
 	if code := Run(ctx, args, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), "already holds pollhook data") {

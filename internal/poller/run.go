@@ -281,10 +281,10 @@ func (win *window) judge(seen map[string]store.Seen) ([]*store.Event, map[string
 				state[c.id] = store.Seen{Updated: prev.Updated, Hash: c.obs.hash, CreatedSent: prev.CreatedSent, Snapshot: keep}
 			case o.snapshots && !bytes.Equal(keep, last):
 				// Observed, not reported (suppressed, or not a change):
-				// the reported part stays as it was (none: no hash).
+				// the reported part stays as it was (none: NoHash).
 				s.Snapshot = keep
-				if s.Hash == nil {
-					s.Hash = []byte{}
+				if !s.Reported() {
+					s.Hash = store.NoHash
 				}
 				state[c.id] = s
 			}

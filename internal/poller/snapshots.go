@@ -22,8 +22,8 @@ import (
 //
 // The state's reported part and its observed part are apart: a record
 // observed but never reported (by the baseline scan, or read and not
-// reported) has a state with no hash, which classify treats as nothing
-// reported.
+// reported) has a state with store.NoHash, which classify treats as
+// nothing reported.
 
 // observer is how a run keeps and judges observed versions.
 type observer struct {
@@ -52,7 +52,7 @@ func (o *observer) active() bool { return o.snapshots || o.rules.Filter != nil }
 
 // reported is the state's reported part: nil when nothing was reported.
 func reported(s store.Seen, ok bool) *store.Seen {
-	if !ok || len(s.Hash) == 0 {
+	if !ok || !s.Reported() {
 		return nil
 	}
 	return &s

@@ -229,6 +229,15 @@ type Seen struct {
 	Snapshot []byte
 }
 
+// NoHash is the hash of a state that reports nothing: a record observed
+// (its snapshot kept) but never reported. A real hash is 32 bytes or
+// more; an empty one would not survive every driver (SQLite hands back a
+// zero-length blob as NULL).
+var NoHash = []byte{0}
+
+// Reported says whether the state holds a reported version.
+func (s Seen) Reported() bool { return len(s.Hash) > len(NoHash) }
+
 // Event is one change reported for an object.
 type Event struct {
 	Seq          int64

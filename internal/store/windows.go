@@ -122,7 +122,7 @@ func (t *Tx) putSeen(ctx context.Context, instanceID int64, resource string, see
 
 // PutSnapshots sets records' last observed versions (nil: none) without
 // touching what was reported of them: a record with no state yet gets one
-// that reports nothing (no hash). A baseline scan writes them.
+// that reports nothing (NoHash). A baseline scan writes them.
 func (t *Tx) PutSnapshots(ctx context.Context, instanceID int64, resource string, snaps map[string][]byte) error {
 	ids := make([]string, 0, len(snaps))
 	for id := range snaps {
@@ -138,7 +138,7 @@ func (t *Tx) PutSnapshots(ctx context.Context, instanceID int64, resource string
 			if err != nil {
 				return err
 			}
-			args = append(args, instanceID, resource, id, time.Time{}, []byte{}, t.d.bool(false), snap)
+			args = append(args, instanceID, resource, id, time.Time{}, NoHash, t.d.bool(false), snap)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent, snapshot)
 			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",")+`
