@@ -79,7 +79,7 @@ func canonicalOrText(raw json.RawMessage) json.RawMessage {
 	c, err := Canonical(raw)
 	if err != nil {
 		var b bytes.Buffer
-		writeString(&b, string(raw))
+		WriteString(&b, string(raw))
 		return b.Bytes()
 	}
 	return c
@@ -98,7 +98,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeString(b, k)
+			WriteString(b, k)
 			b.WriteByte(':')
 			writeCanonical(b, v[k])
 		}
@@ -113,7 +113,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 		}
 		b.WriteByte(']')
 	case string:
-		writeString(b, v)
+		WriteString(b, v)
 	case json.Number:
 		b.WriteString(canonicalNumber(string(v)))
 	case bool:
@@ -174,9 +174,11 @@ func canonicalNumber(s string) string {
 	return out
 }
 
-// writeString writes s as a JSON string with the fewest escapes, as the
-// poller's content hash does: the same text always gives the same bytes.
-func writeString(b *bytes.Buffer, s string) {
+// WriteString writes s as a JSON string with the fewest escapes: the same
+// text always gives the same bytes, however it was escaped upstream. The
+// poller's content hash writes strings with it too, so its form is fixed:
+// changing it changes every stored hash.
+func WriteString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	for i := 0; i < len(s); {
 		c := s[i]

@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"unicode/utf8"
+
+	"github.com/pollhook/pollhook/internal/changes"
 )
 
 // Content hashes of records. A record's version is its updated date and
@@ -77,7 +78,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeString(b, k)
+			changes.WriteString(b, k)
 			b.WriteByte(':')
 			writeCanonical(b, v[k])
 		}
@@ -92,7 +93,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 		}
 		b.WriteByte(']')
 	case string:
-		writeString(b, v)
+		changes.WriteString(b, v)
 	case json.Number:
 		b.WriteString(string(v))
 	case bool:
@@ -104,43 +105,4 @@ func writeCanonical(b *bytes.Buffer, v any) {
 	case nil:
 		b.WriteString("null")
 	}
-}
-
-// writeString writes s as a JSON string with the fewest escapes: the
-// same text always gives the same bytes, however it was escaped upstream.
-func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			case '\t':
-				b.WriteString(`\t`)
-			default:
-				fmt.Fprintf(b, `\u%04x`, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b.WriteString(`\ufffd`)
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	b.WriteByte('"')
 }
