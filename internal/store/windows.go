@@ -92,6 +92,13 @@ func (s *Store) StateWritten(ctx context.Context, n int) error {
 // putSeen writes per-record state, in object ID order (index pages fill
 // in order) and many rows a statement.
 func (t *Tx) putSeen(ctx context.Context, instanceID int64, resource string, seen map[string]Seen) error {
+	return t.upsertSeen(ctx, instanceID, resource, seen, `updated = excluded.updated,
+		hash = excluded.hash, created_sent = excluded.created_sent, snapshot = excluded.snapshot`)
+}
+
+// upsertSeen writes per-record states, 100 to a statement, in object
+// order; set says what an existing row takes from the new one.
+func (t *Tx) upsertSeen(ctx context.Context, instanceID int64, resource string, seen map[string]Seen, set string) error {
 	ids := make([]string, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
@@ -111,8 +118,7 @@ func (t *Tx) putSeen(ctx context.Context, instanceID int64, resource string, see
 		}
 		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent, snapshot)
 			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",")+`
-			ON CONFLICT (instance_id, resource, object_id) DO UPDATE SET updated = excluded.updated,
-			hash = excluded.hash, created_sent = excluded.created_sent, snapshot = excluded.snapshot`, args...); err != nil {
+			ON CONFLICT (instance_id, resource, object_id) DO UPDATE SET `+set, args...); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -124,30 +130,11 @@ func (t *Tx) putSeen(ctx context.Context, instanceID int64, resource string, see
 // touching what was reported of them: a record with no state yet gets one
 // that reports nothing (NoHash). A baseline scan writes them.
 func (t *Tx) PutSnapshots(ctx context.Context, instanceID int64, resource string, snaps map[string][]byte) error {
-	ids := make([]string, 0, len(snaps))
-	for id := range snaps {
-		ids = append(ids, id)
+	seen := make(map[string]Seen, len(snaps))
+	for id, snap := range snaps {
+		seen[id] = Seen{Hash: NoHash, Snapshot: snap}
 	}
-	slices.Sort(ids)
-	const batch = 100
-	for len(ids) > 0 {
-		n := min(len(ids), batch)
-		args := make([]any, 0, 7*n)
-		for _, id := range ids[:n] {
-			snap, err := deflate(snaps[id])
-			if err != nil {
-				return err
-			}
-			args = append(args, instanceID, resource, id, time.Time{}, NoHash, t.d.bool(false), snap)
-		}
-		if _, err := t.exec(ctx, `INSERT INTO seen (instance_id, resource, object_id, updated, hash, created_sent, snapshot)
-			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",")+`
-			ON CONFLICT (instance_id, resource, object_id) DO UPDATE SET snapshot = excluded.snapshot`, args...); err != nil {
-			return err
-		}
-		ids = ids[n:]
-	}
-	return nil
+	return t.upsertSeen(ctx, instanceID, resource, seen, `snapshot = excluded.snapshot`)
 }
 
 // DropSnapshots forgets a resource's record snapshots and its baseline:
