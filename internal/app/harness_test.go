@@ -75,7 +75,13 @@ func withoutPrivateCallbacks() harnessOpt {
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	s := sim.New(sim.Config{Records: 30, Seed: 11, RateLimit: -1})
+	return newHarnessSim(t, sim.Config{Records: 30, Seed: 11, RateLimit: -1}, opts...)
+}
+
+// newHarnessSim is newHarness with the simulator configured by simCfg.
+func newHarnessSim(t *testing.T, simCfg sim.Config, opts ...harnessOpt) *harness {
+	t.Helper()
+	s := sim.New(simCfg)
 	simSrv := httptest.NewServer(s.Handler())
 	t.Cleanup(simSrv.Close)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -53,6 +54,9 @@ type serverConfig struct {
 	Workers               int
 	OrgMaxJobs            int
 	FirstPollSpread       time.Duration
+	// QuotaReserve is the share (0 to 0.9) of each Insightly account's
+	// daily quota left to the customer's other apps (--quota-reserve).
+	QuotaReserve float64
 	// Instance limits (see limits.go).
 	MaxResourcesPerInstance int
 	MaxConfigKeys           int
@@ -114,6 +118,9 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 		"one more snoozes a moment and gives its worker back. 0: half of --workers. Per process: with R replicas, up to R times this ($POLLHOOK_ORG_MAX_JOBS)")
 	fs.DurationVar(&c.FirstPollSpread, "first-poll-spread", c.envDuration("POLLHOOK_FIRST_POLL_SPREAD", "first-poll-spread", 0), "spread the first poll of new instance-resources at random over this long (at most their interval) instead of polling at once; "+
 		"set it before a bulk import ($POLLHOOK_FIRST_POLL_SPREAD)")
+	c.QuotaReserve = envParse(c, "POLLHOOK_QUOTA_RESERVE", "quota-reserve", QuotaReserveDefault, parseQuotaReserve, "a percentage from 0% to 90%, like 20%")
+	fs.Var((*percentFlag)(&c.QuotaReserve), "quota-reserve", "share of each Insightly account's daily API quota left to the customer's other apps, 0% to 90%; "+
+		"for now only reported (an instance's poll status, /metrics), intervals are not stretched yet ($POLLHOOK_QUOTA_RESERVE)")
 	c.limitFlags(fs)
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("POLLHOOK_METRICS_TOKEN", ""), "when set, /metrics answers only requests with 'Authorization: Bearer <token>'; "+
 		"prefer the environment variable, which other users cannot read in the process list ($POLLHOOK_METRICS_TOKEN)")
@@ -152,6 +159,41 @@ func (c *serverConfig) envDuration(name, flag string, def time.Duration) time.Du
 
 func (c *serverConfig) envFloat(name, flag string, def float64) float64 {
 	return envParse(c, name, flag, def, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }, "a number")
+}
+
+// QuotaReserveDefault is --quota-reserve's default: 20%.
+const QuotaReserveDefault = 0.2
+
+// parseQuotaReserve reads a percentage from 0% to 90% ("20%"; the sign
+// may be left out) as a share (0.2).
+func parseQuotaReserve(v string) (float64, error) {
+	n, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "%")), 64)
+	if err != nil || math.IsNaN(n) {
+		return 0, fmt.Errorf("%q is not a percentage from 0%% to 90%%, like 20%%", v)
+	}
+	if n < 0 || n > 90 {
+		return 0, fmt.Errorf("%s is out of range: the reserve must be from 0%% to 90%% of the quota", v)
+	}
+	return n / 100, nil
+}
+
+// percentFlag is a share set from a percentage (parseQuotaReserve).
+type percentFlag float64
+
+func (p *percentFlag) String() string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*p)*100, 'f', -1, 64) + "%"
+}
+
+func (p *percentFlag) Set(v string) error {
+	x, err := parseQuotaReserve(v)
+	if err != nil {
+		return err
+	}
+	*p = percentFlag(x)
+	return nil
 }
 
 func (c *serverConfig) envInt(name, flag string, def int) int {
@@ -292,6 +334,10 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 		st.Close()
 		return nil, fmt.Errorf("--job-rescue-after (%s) must be longer than --poll-timeout (%s)", cfg.RescueAfter, cfg.PollTimeout)
 	}
+	if cfg.QuotaReserve < 0 || cfg.QuotaReserve > 0.9 || math.IsNaN(cfg.QuotaReserve) {
+		st.Close()
+		return nil, fmt.Errorf("--quota-reserve (%v%%) must be from 0%% to 90%%", cfg.QuotaReserve*100)
+	}
 	if cfg.OrgMaxJobs < 0 {
 		st.Close()
 		return nil, fmt.Errorf("--org-max-jobs (%d) must be 0 (half of --workers) or more", cfg.OrgMaxJobs)
@@ -299,7 +345,7 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 	m := metrics.New(st, keys.Derive(metrics.AccountKeyPurpose))
 	if s.jobs, err = jobs.New(ctx, jobs.Config{Store: st, Instances: s.instances, Logger: log, Now: cfg.now, Metrics: m,
 		FetchInterval: cfg.fetchInterval, IntervalUnit: cfg.IntervalUnit, PollTimeout: cfg.PollTimeout,
-		RescueAfter: cfg.RescueAfter, Workers: cfg.Workers, OrgMaxJobs: cfg.OrgMaxJobs, FirstPollSpread: cfg.FirstPollSpread, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
+		RescueAfter: cfg.RescueAfter, Workers: cfg.Workers, OrgMaxJobs: cfg.OrgMaxJobs, FirstPollSpread: cfg.FirstPollSpread, QuotaReserve: cfg.QuotaReserve, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks, Schedule: cfg.schedule}); err != nil {
 		st.Close()
 		return nil, err
 	}

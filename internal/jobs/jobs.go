@@ -95,6 +95,9 @@ type Config struct {
 	Retention time.Duration
 	// Metrics, when set, counts polls and delivery attempts.
 	Metrics *metrics.Metrics
+	// QuotaReserve is the share (0 to 0.9) of each upstream account's
+	// daily quota left to other apps (poller.Service.QuotaReserve).
+	QuotaReserve float64
 }
 
 // RetentionDefault keeps history for 30 days.
@@ -160,7 +163,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		Sender: delivery.NewSender(cfg.AllowPrivateCallbacks, cfg.DeliveryTimeout), Concurrency: cfg.DeliveryConcurrency,
 		Schedule: cfg.Schedule, Jitter: cfg.Jitter, Orgs: e.orgs, Metrics: cfg.Metrics})
 	e.polls = &poller.Service{Store: cfg.Store, Instances: cfg.Instances, Metrics: cfg.Metrics, Log: e.log, Now: cfg.Now,
-		Runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now, Outbox: e.outbox}}
+		Runner: &poller.Runner{Store: cfg.Store, Now: cfg.Now, Outbox: e.outbox}, QuotaReserve: cfg.QuotaReserve}
+	cfg.Metrics.SetForecasts(func(ctx context.Context) (map[string]metrics.AccountForecast, error) {
+		all, err := e.polls.AccountForecasts(ctx)
+		out := make(map[string]metrics.AccountForecast, len(all))
+		for a, f := range all {
+			out[a] = metrics.AccountForecast{PerDay: f.PerDay, Stretch: f.Stretch}
+		}
+		return out, err
+	})
 	if err := Migrate(ctx, cfg.Store); err != nil {
 		return nil, err
 	}

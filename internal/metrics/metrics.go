@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,7 @@ type Metrics struct {
 	pollDelay       prometheus.Histogram
 	accountKey      []byte
 	deferred        *prometheus.CounterVec
+	forecasts       atomic.Pointer[ForecastFunc]
 	// OnPollStart, when set, sees every scheduled poll's start delay
 	// (benchmarks read exact percentiles from it).
 	OnPollStart func(late time.Duration)
@@ -84,7 +86,7 @@ func New(st *store.Store, accountKey []byte) *Metrics {
 	m.reg.MustRegister(m.deferred, m.pollDelay, m.polls, m.records, m.events, m.notifications, m.attempts, m.suspensions, m.deliveryLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
-		m.reg.MustRegister(&dbCollector{st: st, label: m.AccountLabel})
+		m.reg.MustRegister(&dbCollector{st: st, label: m.AccountLabel, forecasts: &m.forecasts})
 	}
 	return m
 }
@@ -168,18 +170,47 @@ var (
 	suspendedDesc = prometheus.NewDesc("pollhook_callbacks_suspended", "Callbacks suspended after their retries ran out or a 410.", nil, nil)
 	quotaDesc     = prometheus.NewDesc("pollhook_upstream_quota_remaining", "Requests left in each upstream account's daily quota (0 while spent); "+
 		"account is a keyed hash of the account, shown as metricsLabel in an instance's poll status.", []string{"account"}, nil)
+
+	forecastDesc = prometheus.NewDesc("pollhook_upstream_quota_forecast_per_day", "Upstream calls per day the configuration of every instance "+
+		"using each upstream account implies (the quota forecast); account is the keyed hash.", []string{"account"}, nil)
+	stretchDesc = prometheus.NewDesc("pollhook_upstream_quota_stretch", "Factor applied to the poll intervals of each upstream account "+
+		"to leave the quota reserve to other apps (1: none); account is the keyed hash.", []string{"account"}, nil)
 )
+
+// AccountForecast is an upstream account's quota forecast as /metrics
+// reports it.
+type AccountForecast struct {
+	PerDay  float64 // calls per day the configuration implies
+	Stretch float64 // the factor applied to its poll intervals
+}
+
+// ForecastFunc reads every polled account's forecast from the database,
+// keyed by account.
+type ForecastFunc func(ctx context.Context) (map[string]AccountForecast, error)
+
+// SetForecasts makes /metrics report the accounts' quota forecasts, read
+// by f at scrape time (the poller computes them; this package cannot
+// import it). A nil *Metrics ignores it.
+func (m *Metrics) SetForecasts(f ForecastFunc) {
+	if m == nil || f == nil {
+		return
+	}
+	m.forecasts.Store(&f)
+}
 
 // dbCollector reads gauges from the database at scrape time.
 type dbCollector struct {
-	st    *store.Store
-	label func(account string) string
+	st        *store.Store
+	label     func(account string) string
+	forecasts *atomic.Pointer[ForecastFunc]
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDesc
 	ch <- suspendedDesc
 	ch <- quotaDesc
+	ch <- forecastDesc
+	ch <- stretchDesc
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -205,6 +236,30 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for l, n := range left {
 		ch <- prometheus.MustNewConstMetric(quotaDesc, prometheus.GaugeValue, float64(n), l)
+	}
+	c.collectForecasts(ctx, ch)
+}
+
+// collectForecasts reports the accounts' forecasts; on a label collision,
+// the higher forecast and stretch.
+func (c *dbCollector) collectForecasts(ctx context.Context, ch chan<- prometheus.Metric) {
+	f := c.forecasts.Load()
+	if f == nil {
+		return
+	}
+	all, err := (*f)(ctx)
+	if err != nil {
+		return
+	}
+	byLabel := map[string]AccountForecast{}
+	for account, fc := range all {
+		l := c.label(account)
+		prev := byLabel[l]
+		byLabel[l] = AccountForecast{PerDay: max(prev.PerDay, fc.PerDay), Stretch: max(prev.Stretch, fc.Stretch)}
+	}
+	for l, fc := range byLabel {
+		ch <- prometheus.MustNewConstMetric(forecastDesc, prometheus.GaugeValue, fc.PerDay, l)
+		ch <- prometheus.MustNewConstMetric(stretchDesc, prometheus.GaugeValue, fc.Stretch, l)
 	}
 }
 

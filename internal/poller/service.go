@@ -29,6 +29,10 @@ type Service struct {
 	Log       *slog.Logger
 	// Now is our clock; tests move it.
 	Now func() time.Time
+	// QuotaReserve is the share (0 to 0.9) of each upstream account's
+	// daily quota left to the customer's other apps. Only reported for
+	// now (the status' quota.reserve): intervals are not stretched yet.
+	QuotaReserve float64
 }
 
 func (s *Service) log() *slog.Logger {

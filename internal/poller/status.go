@@ -2,6 +2,8 @@ package poller
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
@@ -19,15 +21,35 @@ type InstanceStatus struct {
 	Polls         []PollStatus `json:"polls"`
 }
 
-// QuotaStatus is the upstream account's daily quota, as last stated.
+// QuotaStatus is the upstream account's daily quota, as last stated, and
+// the forecast of what the configuration of every instance using the
+// account (in any organization) spends of it.
 type QuotaStatus struct {
 	Account string `json:"account"`
 	// MetricsLabel is the account's label in /metrics, which names no
 	// account (metrics.AccountLabel).
 	MetricsLabel string `json:"metricsLabel,omitempty"`
-	Limit        int    `json:"limit,omitempty"`
-	Remaining    int    `json:"remaining"`
-	ResetAt      string `json:"resetAt,omitempty"`
+	// Limit is the daily limit Insightly last stated (0: not known yet).
+	Limit     int `json:"limit"`
+	Remaining int `json:"remaining"`
+	// ResetsAt, while the quota is spent, is when it comes back; ResetAt
+	// is the same, under the key clients read before (pollhook client).
+	ResetsAt string `json:"resetsAt,omitempty"`
+	ResetAt  string `json:"resetAt,omitempty"`
+	// ForecastPerDay is the calls per day the account's polls imply
+	// (Forecast), across every instance using the account.
+	ForecastPerDay float64 `json:"forecastPerDay"`
+	// Reserve is the share of the quota left to the account's other apps
+	// (--quota-reserve), 0 to 0.9.
+	Reserve float64 `json:"reserve"`
+	// Stretch is the factor applied to the polls' intervals to keep the
+	// reserve: always 1 for now (intervals are not stretched yet).
+	Stretch float64 `json:"stretch"`
+	// ExceedsLimit: the configuration alone would spend more than the
+	// known limit; Message says so for people. The instance still polls
+	// as configured.
+	ExceedsLimit bool   `json:"exceedsLimit,omitempty"`
+	Message      string `json:"message,omitempty"`
 }
 
 // PollStatus is one resource's polling.
@@ -104,6 +126,18 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 		out.Quota = &QuotaStatus{Account: inst.Account, MetricsLabel: s.Metrics.AccountLabel(inst.Account), Limit: q.Limit, Remaining: q.Remaining}
 		if q.ResetAt.After(s.now()) {
 			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
+			out.Quota.ResetsAt = out.Quota.ResetAt
+		}
+		f, err := s.ForecastAccount(ctx, inst.Account)
+		if err != nil {
+			return nil, err
+		}
+		out.Quota.ForecastPerDay, out.Quota.Reserve, out.Quota.Stretch = math.Round(f.PerDay*10)/10, f.Reserve, f.Stretch
+		if f.Exceeds {
+			out.Quota.ExceedsLimit = true
+			out.Quota.Message = fmt.Sprintf("the configuration of the %d polls using this Insightly account needs about %.0f API calls a day, "+
+				"more than its daily limit of %d: polls will stop when the quota is spent until it resets; "+
+				"lengthen refresh intervals, poll fewer resources or scan deletes less often", f.Polls, f.PerDay, f.Limit)
 		}
 	}
 	polls, err := st.PollsOf(ctx, inst.ID)

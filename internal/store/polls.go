@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -625,3 +626,84 @@ func (t *Tx) insertEvent(ctx context.Context, e *Event) error {
 		e.ID, e.OrgID, e.InstanceID, e.Resource, e.ObjectID, e.Type, e.Date.UTC(), e.PollDate.UTC(), e.Status,
 		e.ProviderData, t.d.bool(e.Backfill), e.CreatedAt, string(e.ChangedFields)).Scan(&e.Seq))
 }
+
+// AccountPoll is one poll of an upstream account, with what a forecast of
+// the account's calls needs beside the poll itself.
+type AccountPoll struct {
+	Poll  *Poll
+	OrgID int64
+	// PollerConfig is the instance's value of the configuration key asked
+	// for ("" when unset); the store does not parse it.
+	PollerConfig string
+	// KnownRecords is how many record IDs delete detection knows for the
+	// poll (its known_ids).
+	KnownRecords int
+}
+
+// AccountPolls lists the polls of every instance, in every organization,
+// whose upstream account is account and that polls (events enabled, not
+// disabled), ordered by instance and resource; configKey names the
+// instance configuration key to return as PollerConfig. Read from the
+// database, so every replica agrees.
+func (q queries) AccountPolls(ctx context.Context, account, configKey string) ([]AccountPoll, error) {
+	rows, err := q.query(ctx, `SELECT `+qualifiedPollColumns+`, i.org_id,
+		COALESCE((SELECT c.value FROM instance_config c WHERE c.instance_id = i.id AND c.key = ? ORDER BY c.id LIMIT 1), ''),
+		(SELECT COUNT(*) FROM known_ids k WHERE k.instance_id = p.instance_id AND k.resource = p.resource)
+		FROM polls p JOIN instances i ON i.id = p.instance_id
+		WHERE i.account = ? AND i.events_enabled = ? AND i.disabled = ?
+		ORDER BY p.instance_id, p.resource`, configKey, account, q.d.bool(true), q.d.bool(false))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AccountPoll
+	for rows.Next() {
+		var ap AccountPoll
+		p, err := scanPoll(extraScan{rows, []any{&ap.OrgID, &ap.PollerConfig, &ap.KnownRecords}})
+		if err != nil {
+			return nil, q.d.wrap(err)
+		}
+		ap.Poll = p
+		out = append(out, ap)
+	}
+	return out, q.d.wrap(rows.Err())
+}
+
+// PolledAccounts lists the upstream accounts that have at least one poll
+// of an instance that polls (events enabled, not disabled), sorted.
+func (q queries) PolledAccounts(ctx context.Context) ([]string, error) {
+	rows, err := q.query(ctx, `SELECT DISTINCT i.account FROM instances i
+		WHERE i.account <> '' AND i.events_enabled = ? AND i.disabled = ?
+		AND EXISTS (SELECT 1 FROM polls p WHERE p.instance_id = i.id) ORDER BY i.account`, q.d.bool(true), q.d.bool(false))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, q.d.wrap(err)
+		}
+		out = append(out, a)
+	}
+	return out, q.d.wrap(rows.Err())
+}
+
+// qualifiedPollColumns is pollColumns on the table alias p.
+var qualifiedPollColumns = func() string {
+	cols := strings.Split(pollColumns, ",")
+	for i, c := range cols {
+		cols[i] = "p." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// extraScan scans a row's columns into a scanner's destinations, then
+// into extra, for queries that add columns after a known list.
+type extraScan struct {
+	sc    interface{ Scan(...any) error }
+	extra []any
+}
+
+func (e extraScan) Scan(dest ...any) error { return e.sc.Scan(append(dest, e.extra...)...) }

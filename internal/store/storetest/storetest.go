@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("EventsPerHour", func(t *testing.T) { t.Parallel(); testEventsPerHour(t, open(t)) })
 	t.Run("FailuresPerHour", func(t *testing.T) { t.Parallel(); testFailuresPerHour(t, open(t)) })
 	t.Run("DeliveryLatency", func(t *testing.T) { t.Parallel(); testDeliveryLatency(t, open(t)) })
+	t.Run("AccountPolls", func(t *testing.T) { t.Parallel(); testAccountPolls(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued

@@ -1,0 +1,176 @@
+package poller
+
+import (
+	"context"
+	"time"
+
+	"github.com/pollhook/pollhook/internal/instance"
+	"github.com/pollhook/pollhook/internal/pollconfig"
+	"github.com/pollhook/pollhook/internal/store"
+)
+
+// The quota forecast: how many upstream calls per day an account's
+// configuration implies, across every instance and organization using it.
+// It is read-only: nothing here changes when polls run (DueAt).
+//
+// The model, per poll (PollLoad):
+//   - Polling: 86400 / interval runs a day, each reading PagesPerRun
+//     pages (one call a page): the pages of the last successful run, at
+//     least 1 (a run that finds nothing still asks once).
+//   - Delete detection, when on: 86400 / scan interval scans a day, each
+//     listing every ID, 500 a page: known records / 500 + 1 pages (1 when
+//     nothing is known yet).
+//   - Work still to do once (a snapshot baseline, a backfill): its
+//     remaining pages, counted once, as if all spent today.
+//
+// Calls/day = Σ 86400/interval × pagesPerRun + Σ 86400/scanInterval ×
+// pagesPerScan + Σ remaining. It ignores retries, the record reads that
+// confirm deletions, and hub calls made for clients, so it is a floor of
+// what the account spends, not a ceiling.
+
+// scanPageSize is the page size of delete scans and baselines (IDs or
+// records per call).
+const scanPageSize = 500
+
+// PollLoad is one poll's share of its account's calls.
+type PollLoad struct {
+	Interval    time.Duration // between runs; zero or less: not polled
+	PagesPerRun int           // the last successful run's pages; less than 1 counts as 1
+	// ScanInterval, when positive, is the delete detection's interval.
+	ScanInterval time.Duration
+	PagesPerScan int // less than 1 counts as 1
+	// Remaining is the pages of one-off work still to run (a snapshot
+	// baseline, a backfill), counted once.
+	Remaining int
+}
+
+// PagesPerScan estimates a delete scan's pages from the records it knows
+// (known < 0: unknown): known/500 + 1, or 1 when unknown.
+func PagesPerScan(known int) int {
+	if known < 0 {
+		return 1
+	}
+	return known/scanPageSize + 1
+}
+
+// Forecast is the calls per day the polls imply for one account (see the
+// model above). It is pure.
+func Forecast(polls []PollLoad) float64 {
+	const day = float64(24 * time.Hour)
+	var calls float64
+	for _, p := range polls {
+		if p.Interval > 0 {
+			calls += day / float64(p.Interval) * float64(max(p.PagesPerRun, 1))
+		}
+		if p.ScanInterval > 0 {
+			calls += day / float64(p.ScanInterval) * float64(max(p.PagesPerScan, 1))
+		}
+		calls += float64(max(p.Remaining, 0))
+	}
+	return calls
+}
+
+// loadOf is a stored poll's PollLoad: cfg is its compiled configuration
+// (nil when it does not compile: polling only), known the record IDs its
+// delete detection knows.
+func loadOf(p *store.Poll, cfg *pollconfig.Compiled, known int) PollLoad {
+	l := PollLoad{Interval: p.Interval, PagesPerRun: max(p.LastRun.Pages, 1)}
+	estimate := PagesPerScan(known)
+	if known == 0 && p.LastScanAt.IsZero() {
+		estimate = PagesPerScan(-1)
+	}
+	if cfg != nil && cfg.Config.Deletes.Enabled {
+		l.ScanInterval, l.PagesPerScan = cfg.Config.Deletes.Interval, estimate
+	}
+	switch {
+	case cfg != nil && cfg.Config.Snapshots && p.BaselineAt.IsZero():
+		// The baseline reads every record, 500 a page.
+		l.Remaining = estimate
+	case p.Window != nil && p.Window.Backfill:
+		// A backfill under way: at least as many pages again as a run.
+		l.Remaining = l.PagesPerRun
+	case !p.BackfillFrom.IsZero():
+		l.Remaining = estimate
+	}
+	return l
+}
+
+// QuotaForecast is an account's forecast.
+type QuotaForecast struct {
+	Account string
+	PerDay  float64
+	Polls   int
+	Limit   int // the account's known daily limit (0: unknown)
+	Reserve float64
+	Stretch float64
+	Exceeds bool // the configuration alone would spend more than Limit
+}
+
+// ForecastAccount forecasts an account's calls per day from the
+// database: every poll of every instance (any organization) using it.
+func (s *Service) ForecastAccount(ctx context.Context, account string) (QuotaForecast, error) {
+	out := QuotaForecast{Account: account, Reserve: s.QuotaReserve, Stretch: 1}
+	aps, err := s.Store.AccountPolls(ctx, account, instance.KeyPollerConfig)
+	if err != nil {
+		return out, err
+	}
+	q, err := s.Store.AccountQuota(ctx, account)
+	if err != nil {
+		return out, err
+	}
+	parsed := map[string]*pollconfig.Config{}
+	loads := make([]PollLoad, 0, len(aps))
+	for _, ap := range aps {
+		loads = append(loads, loadOf(ap.Poll, compiledFrom(parsed, ap.PollerConfig, ap.Poll.Resource), ap.KnownRecords))
+	}
+	out.PerDay, out.Polls, out.Limit = Forecast(loads), len(aps), q.Limit
+	out.Exceeds = q.Limit > 0 && out.PerDay > float64(q.Limit)
+	// Stretch is the factor applied to poll intervals to leave Reserve of
+	// the quota to the account's other apps. Always 1 for now: stretching
+	// intervals comes in a later change; this one only forecasts.
+	out.Stretch = 1
+	return out, nil
+}
+
+// compiledFrom compiles resource's configuration from raw, parsing each
+// raw configuration once (cache); nil when it does not compile.
+func compiledFrom(cache map[string]*pollconfig.Config, raw, resource string) *pollconfig.Compiled {
+	pc, ok := cache[raw]
+	if !ok {
+		var err error
+		if pc, err = pollconfig.Parse([]byte(raw), nil); err != nil {
+			pc = nil
+		}
+		cache[raw] = pc
+	}
+	if pc == nil {
+		return nil
+	}
+	r, ok := pc.Resources[resource]
+	if !ok {
+		return nil
+	}
+	c, err := r.Compile()
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// AccountForecasts forecasts every polled account (for /metrics), keyed
+// by account.
+func (s *Service) AccountForecasts(ctx context.Context) (map[string]QuotaForecast, error) {
+	accounts, err := s.Store.PolledAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]QuotaForecast, len(accounts))
+	for _, a := range accounts {
+		f, err := s.ForecastAccount(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		out[a] = f
+	}
+	return out, nil
+}
