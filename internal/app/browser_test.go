@@ -546,6 +546,16 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	h.pollNow(t, in.ID)
 	waitFor(t, "the notification", func() bool { return len(rv.got()) == 1 })
 	first := rv.got()[0].id
+	// The receiver answered before the attempt is recorded: wait for it.
+	delivered := func(id string) bool {
+		inst, err := h.srv.store.InstanceByID(context.Background(), in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := h.srv.store.NotificationByID(context.Background(), inst.OrgID, id)
+		return err == nil && n.Status == "delivered"
+	}
+	waitFor(t, "the attempt recorded", func() bool { return delivered(first) })
 	b.run("events", chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.CSS("#events tr[data-event]")))
 	b.run("event", chromedp.Click(chromedp.CSS("#events tr[data-event] a")), chromedp.WaitVisible(chromedp.CSS("#sent")))
 	if sent := b.text("#sent"); !strings.Contains(sent, first) || !strings.Contains(sent, "Lovelace") {
@@ -589,11 +599,24 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	h.change(t, "Babbage")
 	h.pollNow(t, in.ID)
 	waitFor(t, "the failed attempt", func() bool { return len(rv.got()) == 5 })
+	// The receiver answered before the attempt is recorded: wait for it.
+	callbackState := func() string {
+		inst, err := h.srv.store.InstanceByID(context.Background(), in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := h.srv.store.CallbackFor(context.Background(), inst.OrgID, rv.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cb.State
+	}
+	waitFor(t, "the callback to retry", func() bool { return callbackState() == "retrying" })
 	b.run("retrying", chromedp.Navigate(base+"/activity"), chromedp.WaitVisible(chromedp.CSS("#callbacks")))
 	if st := b.text("tr[data-callback] .state"); !strings.Contains(st, "retrying") {
 		t.Errorf("the callback after a 503: %q", st)
 	}
-	waitFor(t, "the retry, answered 410", func() bool { return len(rv.got()) == 6 })
+	waitFor(t, "the retry, answered 410", func() bool { return len(rv.got()) == 6 && callbackState() == "suspended" })
 	h.change(t, "Hopper")
 	h.pollNow(t, in.ID)
 	b.run("suspended", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("button.reactivate")))
