@@ -313,6 +313,9 @@ func testConsole(t *testing.T, h *harness) {
 	if last := b.text(`tr[data-resource=contacts] td.last-run`); !strings.Contains(last, "records") {
 		t.Errorf("the last run after polling: %q", last)
 	}
+	if q := b.text("#quota"); !strings.Contains(q, "calls a day") {
+		t.Errorf("the quota line: %q", q)
+	}
 	if key := b.text("#signature-key"); len(key) < 16 {
 		t.Errorf("signature key shown as %q", key)
 	}

@@ -200,6 +200,7 @@ func (c *Console) parse() error {
 	funcs := template.FuncMap{
 		"join": strings.Join,
 		"list": func(v ...string) []string { return v },
+		"pct":  func(f float64) float64 { return f * 100 },
 		"ms": func(d time.Duration) string {
 			if d < time.Millisecond {
 				return "< 1 ms"
