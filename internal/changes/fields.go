@@ -69,7 +69,7 @@ func Canonical(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	var b bytes.Buffer
 	b.Grow(len(raw))
-	writeCanonical(&b, v)
+	WriteCanonical(&b, v, NumbersByValue)
 	return b.Bytes(), nil
 }
 
@@ -85,7 +85,24 @@ func canonicalOrText(raw json.RawMessage) json.RawMessage {
 	return c
 }
 
-func writeCanonical(b *bytes.Buffer, v any) {
+// NumberForm says how WriteCanonical writes numbers.
+type NumberForm int
+
+// The number forms.
+const (
+	// NumbersByValue writes a number as the shortest text of its exact
+	// decimal value (10 and 10.0 alike): how values compare here.
+	NumbersByValue NumberForm = iota
+	// NumbersAsWritten keeps a number's text: the poller's content hash,
+	// whose stored form must not change.
+	NumbersAsWritten
+)
+
+// WriteCanonical writes a decoded JSON value (numbers as json.Number)
+// canonically: object keys sorted, no whitespace, strings by WriteString,
+// numbers in the given form. The poller's content hash uses it too, so
+// its output for NumbersAsWritten is fixed.
+func WriteCanonical(b *bytes.Buffer, v any, numbers NumberForm) {
 	switch v := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -100,7 +117,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 			}
 			WriteString(b, k)
 			b.WriteByte(':')
-			writeCanonical(b, v[k])
+			WriteCanonical(b, v[k], numbers)
 		}
 		b.WriteByte('}')
 	case []any:
@@ -109,13 +126,17 @@ func writeCanonical(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeCanonical(b, e)
+			WriteCanonical(b, e, numbers)
 		}
 		b.WriteByte(']')
 	case string:
 		WriteString(b, v)
 	case json.Number:
-		b.WriteString(canonicalNumber(string(v)))
+		if numbers == NumbersAsWritten {
+			b.WriteString(string(v))
+		} else {
+			b.WriteString(canonicalNumber(string(v)))
+		}
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	case nil:

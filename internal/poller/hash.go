@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/pollhook/pollhook/internal/changes"
 )
@@ -61,48 +60,6 @@ func canonical(b *bytes.Buffer, raw json.RawMessage) error {
 	if d.More() {
 		return fmt.Errorf("trailing data")
 	}
-	writeCanonical(b, v)
+	changes.WriteCanonical(b, v, changes.NumbersAsWritten)
 	return nil
-}
-
-func writeCanonical(b *bytes.Buffer, v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			changes.WriteString(b, k)
-			b.WriteByte(':')
-			writeCanonical(b, v[k])
-		}
-		b.WriteByte('}')
-	case []any:
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeCanonical(b, e)
-		}
-		b.WriteByte(']')
-	case string:
-		changes.WriteString(b, v)
-	case json.Number:
-		b.WriteString(string(v))
-	case bool:
-		if v {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case nil:
-		b.WriteString("null")
-	}
 }
