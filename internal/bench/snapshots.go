@@ -2,16 +2,12 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/pollhook/pollhook/internal/auth"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
 )
@@ -68,32 +64,13 @@ func Snapshots(ctx context.Context, cfg SnapshotsConfig) (*SnapshotsResult, erro
 		raws[fmt.Sprint(r["CONTACT_ID"])] = b
 		rawBytes += len(b)
 	}
-	dsn := cfg.Database
-	if dsn == "" {
-		dir, err := os.MkdirTemp("", "pollhook-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		dsn = "sqlite:" + filepath.Join(dir, "bench.db")
-	}
-	st, err := store.Open(ctx, dsn)
+	st, _, closeStore, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	org := &store.Organization{Name: "bench", SecretHash: auth.Hash(auth.NewSecret())}
-	if err := st.CreateOrganization(ctx, org); err != nil {
-		return nil, err
-	}
-	u := &store.User{OrgID: org.ID, Email: "bench@pollhook.local", SecretHash: auth.Hash(auth.NewSecret())}
-	if err := st.CreateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	token := make([]byte, 32)
-	rand.Read(token)
-	inst := &store.Instance{OrgID: org.ID, UserID: u.ID, ElementKey: "insightly", Name: "snapshots", TokenHash: token, Valid: true, EventsEnabled: true}
-	if err := st.CreateInstance(ctx, inst); err != nil {
+	defer closeStore()
+	inst, err := storedInstance(ctx, st, "snapshots")
+	if err != nil {
 		return nil, err
 	}
 	if _, _, err := st.SyncPolls(ctx, inst.ID, []string{"plain", "contacts"}, 15*time.Minute, time.Now()); err != nil {

@@ -85,38 +85,16 @@ func State(ctx context.Context, cfg StateConfig) (*StateResult, error) {
 	if progress == nil {
 		progress = func(string, ...any) {}
 	}
-	dsn, tmp := cfg.Database, ""
-	if dsn == "" {
-		dir, err := os.MkdirTemp("", "pollhook-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		tmp = filepath.Join(dir, "bench.db")
-		dsn = "sqlite:" + tmp
-	}
-	st, err := store.Open(ctx, dsn)
+	st, tmp, closeStore, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	defer closeStore()
 	res := &StateResult{Dialect: st.Dialect(), Records: cfg.Records, PageSize: cfg.PageSize, Lookups: cfg.Lookups}
 
-	// One instance polling one resource: the state's owner. No element
-	// is involved, so the instance is stored directly.
-	org := &store.Organization{Name: "bench", SecretHash: auth.Hash(auth.NewSecret())}
-	if err := st.CreateOrganization(ctx, org); err != nil {
-		return nil, err
-	}
-	u := &store.User{OrgID: org.ID, Email: "bench@pollhook.local", SecretHash: auth.Hash(auth.NewSecret())}
-	if err := st.CreateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	token := make([]byte, 32)
-	rand.Read(token)
-	inst := &store.Instance{OrgID: org.ID, UserID: u.ID, ElementKey: "insightly", Name: "state", TokenHash: token,
-		Valid: true, EventsEnabled: true}
-	if err := st.CreateInstance(ctx, inst); err != nil {
+	// One instance polling one resource: the state's owner.
+	inst, err := storedInstance(ctx, st, "state")
+	if err != nil {
 		return nil, err
 	}
 	if _, _, err := st.SyncPolls(ctx, inst.ID, []string{stateResource}, 15*time.Minute, time.Now()); err != nil {
@@ -375,4 +353,47 @@ func (r *StateResult) Format() string {
 		r.PageSize, r.LookupP50.Microseconds(), r.LookupP99.Microseconds(), r.Lookups, perID, analyzed, stale,
 		r.BytesPerRecord(), split, r.SizeMethod,
 		float64(r.TotalBytes())/(1<<20), r.Records, r.BytesPerRecord()/float64(r.PayloadBytes), r.PayloadBytes)
+}
+
+// openStore opens the benchmark's database: dsn, or a temporary SQLite
+// file (named in file, removed by closeStore) when dsn is "".
+func openStore(ctx context.Context, dsn string) (st *store.Store, file string, closeStore func(), err error) {
+	dir := ""
+	if dsn == "" {
+		if dir, err = os.MkdirTemp("", "pollhook-bench-"); err != nil {
+			return nil, "", nil, err
+		}
+		file = filepath.Join(dir, "bench.db")
+		dsn = "sqlite:" + file
+	}
+	if st, err = store.Open(ctx, dsn); err != nil {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+		return nil, "", nil, err
+	}
+	return st, file, func() {
+		st.Close()
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}, nil
+}
+
+// storedInstance is an instance stored directly, with its organization
+// and user: benchmarks of the store need no element behind it.
+func storedInstance(ctx context.Context, st *store.Store, name string) (*store.Instance, error) {
+	org := &store.Organization{Name: "bench", SecretHash: auth.Hash(auth.NewSecret())}
+	if err := st.CreateOrganization(ctx, org); err != nil {
+		return nil, err
+	}
+	u := &store.User{OrgID: org.ID, Email: "bench@pollhook.local", SecretHash: auth.Hash(auth.NewSecret())}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	token := make([]byte, 32)
+	rand.Read(token)
+	inst := &store.Instance{OrgID: org.ID, UserID: u.ID, ElementKey: "insightly", Name: name, TokenHash: token,
+		Valid: true, EventsEnabled: true}
+	return inst, st.CreateInstance(ctx, inst)
 }
