@@ -109,12 +109,17 @@ type QuotaForecast struct {
 // ForecastAccount forecasts an account's calls per day from the
 // database: every poll of every instance (any organization) using it.
 func (s *Service) ForecastAccount(ctx context.Context, account string) (QuotaForecast, error) {
+	q, err := s.Store.AccountQuota(ctx, account)
+	if err != nil {
+		return QuotaForecast{Account: account}, err
+	}
+	return s.forecast(ctx, account, q)
+}
+
+// forecast is ForecastAccount with the account's quota already read.
+func (s *Service) forecast(ctx context.Context, account string, q store.Quota) (QuotaForecast, error) {
 	out := QuotaForecast{Account: account, Reserve: s.QuotaReserve, Stretch: 1}
 	aps, err := s.Store.AccountPolls(ctx, account, instance.KeyPollerConfig)
-	if err != nil {
-		return out, err
-	}
-	q, err := s.Store.AccountQuota(ctx, account)
 	if err != nil {
 		return out, err
 	}

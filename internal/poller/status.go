@@ -128,7 +128,7 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
 			out.Quota.ResetsAt = out.Quota.ResetAt
 		}
-		f, err := s.ForecastAccount(ctx, inst.Account)
+		f, err := s.forecast(ctx, inst.Account, q)
 		if err != nil {
 			return nil, err
 		}
