@@ -209,28 +209,37 @@ func (c *Console) replayPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 		c.failPage(w, r, v, http.StatusBadRequest, problem)
 		return
 	}
-	seen := map[string]bool{}
-	sf.AfterSeq, sf.Limit = 0, 1000
-	for {
-		evs, err := c.cfg.Store.Events(r.Context(), v.caller.Org.ID, sf)
+	ctx, org := r.Context(), v.caller.Org.ID
+	sf.AfterSeq, sf.Limit = 0, 0
+	var err error
+	if d.Events, err = c.cfg.Store.CountEvents(ctx, org, sf); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	switch sf.DeliveryStatus {
+	case store.EventNotNotified:
+		d.Unsent = d.Events
+	case "":
+		none := sf
+		none.DeliveryStatus = store.EventNotNotified
+		if d.Unsent, err = c.cfg.Store.CountEvents(ctx, org, none); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+	}
+	// The notifications carrying them, each once, page after page.
+	for after := int64(0); ; {
+		ns, err := c.cfg.Store.EventNotifications(ctx, org, sf, after, store.MaxNotificationPage)
 		if err != nil {
 			c.fail(w, r, v, err)
 			return
 		}
-		for _, e := range evs {
-			d.Events++
-			if e.NotificationID == "" {
-				d.Unsent++
-			} else {
-				seen[e.NotificationID] = true
-			}
-		}
-		if len(evs) < sf.Limit {
+		d.Notifications += len(ns)
+		if len(ns) < store.MaxNotificationPage {
 			break
 		}
-		sf.AfterSeq = evs[len(evs)-1].Seq
+		after = ns[len(ns)-1].Seq
 	}
-	d.Notifications = len(seen)
 	c.render(w, http.StatusOK, "replay", v.page("Replay", d))
 }
 
