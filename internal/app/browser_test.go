@@ -274,6 +274,9 @@ func testConsole(t *testing.T, h *harness) {
 	if f := b.text(".flash"); !strings.Contains(f, "created") {
 		t.Errorf("after creating: flash %q", f)
 	}
+	if q := b.text("#quota"); strings.Contains(q, "-1") {
+		t.Errorf("a quota not stated yet shows as %q", q)
+	}
 	inst := h.onlyInstance("Browser made")
 	cfg := inst.Configuration
 	if cfg["event.poller.refresh_interval"] != "7" || !strings.Contains(cfg["event.poller.configuration"], `"overlap"`) ||
