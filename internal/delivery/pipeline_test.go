@@ -560,8 +560,11 @@ func TestDrainLeavesNothingBehind(t *testing.T) {
 	check("gone", rv, inst)
 
 	// The budget runs out while a pass is being recorded (slowly): the run
-	// ends by the loop's own exit, and still waits for it.
-	r.pipe.budget, r.pipe.recording = 50*time.Millisecond, func() { time.Sleep(150 * time.Millisecond) }
+	// ends by the loop's own exit, and still waits for it. The recording
+	// outlasts the budget, so the third pass can never be sent; the budget
+	// is long enough that a loaded machine still reads and sends the first
+	// (50 ms once ran out before the first read on CI).
+	r.pipe.budget, r.pipe.recording = time.Second, func() { time.Sleep(1500 * time.Millisecond) }
 	r.report(inst, 10*3*batch)
 	hits := len(rv.hits())
 	if d := r.deliver(cb); d != 0 {
