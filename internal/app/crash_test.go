@@ -244,7 +244,9 @@ func TestCrashAndRestart(t *testing.T) {
 	}
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 1))
-	s := sim.New(sim.Config{Records: 40, Seed: seed, RateLimit: -1})
+	// No daily quota: four polls a second would be stretched to keep the
+	// reserve (TestQuotaStretch* test that), and this test is about crashes.
+	s := sim.New(sim.Config{Records: 40, Seed: seed, RateLimit: -1, DailyQuota: -1})
 	// A little latency, so kills land inside runs too.
 	s.SetFaults(sim.Faults{Latency: sim.Duration(20 * time.Millisecond)})
 	simSrv := httptest.NewServer(s.Handler())
@@ -292,7 +294,7 @@ func TestFailoverBetweenReplicas(t *testing.T) {
 		t.Skip("failover test: runs for up to a minute")
 	}
 	dsn := testdb.FreshSchema(t, testdb.PostgresURL(t))
-	s := sim.New(sim.Config{Records: 20, RateLimit: -1})
+	s := sim.New(sim.Config{Records: 20, RateLimit: -1, DailyQuota: -1})
 	simSrv := httptest.NewServer(s.Handler())
 	t.Cleanup(simSrv.Close)
 	args := []string{"--database", dsn, "--encryption-key", seal.NewKey("k1"), "--interval-unit", "1s",
@@ -345,7 +347,7 @@ func TestScaleOutThreeReplicas(t *testing.T) {
 	}
 	dsn := testdb.FreshSchema(t, testdb.PostgresURL(t))
 	seed := uint64(time.Now().UnixNano())
-	s := sim.New(sim.Config{Records: 30, Seed: seed, RateLimit: -1})
+	s := sim.New(sim.Config{Records: 30, Seed: seed, RateLimit: -1, DailyQuota: -1})
 	s.SetFaults(sim.Faults{Latency: sim.Duration(30 * time.Millisecond)})
 	simSrv := httptest.NewServer(s.Handler())
 	t.Cleanup(simSrv.Close)

@@ -27,7 +27,7 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	t.Parallel()
 	pg := testdb.FreshSchema(t, testdb.PostgresURL(t))
 	ctx := context.Background()
-	s := sim.New(sim.Config{Records: 5, Seed: 5, RateLimit: -1})
+	s := sim.New(sim.Config{Records: 5, Seed: 5, RateLimit: -1, DailyQuota: -1})
 	simSrv := httptest.NewServer(s.Handler())
 	defer simSrv.Close()
 	var mu sync.Mutex

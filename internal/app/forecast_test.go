@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -20,6 +22,8 @@ type quotaJSON struct {
 	ForecastPerDay *float64 `json:"forecastPerDay"`
 	Reserve        *float64 `json:"reserve"`
 	Stretch        *float64 `json:"stretch"`
+	PausedUntil    string   `json:"pausedUntil"`
+	Pace           string   `json:"pace"`
 	ExceedsLimit   bool     `json:"exceedsLimit"`
 	Message        string   `json:"message"`
 }
@@ -103,6 +107,42 @@ func TestQuotaForecastExceedsLimit(t *testing.T) {
 	resp, out := h.call("PATCH", fmt.Sprintf("/instances/%d", in.ID), h.platform(),
 		map[string]any{"configuration": pollerConfig("contacts", "leads", "organisations")})
 	want(t, resp, out, 200, "")
+}
+
+// Once the account's quota is down to the reserve its polls pause until
+// the reset: a run asked for is refused with 409 and the reason; a
+// backfill is accepted and waits.
+func TestRunNowAtTheReserve(t *testing.T) {
+	t.Parallel()
+	// A quota of 10 with 90% reserved: the first run leaves 9 or less.
+	h := newHarnessSim(t, sim.Config{Records: 5, Seed: 12, RateLimit: -1, DailyQuota: 10}, withFlags(t, "--quota-reserve=90%"))
+	in, _ := h.create(h.instanceBody("Reserved", pollerConfig("contacts")))
+	q := h.quotaOf(in.ID, "the pause at the reserve", func(q quotaJSON) bool { return q.PausedUntil != "" })
+	if !strings.Contains(q.Pace, "90%") || !strings.Contains(q.Pace, q.PausedUntil) {
+		t.Errorf("the pace at the reserve: %+v", q)
+	}
+	resp, out := h.call("POST", fmt.Sprintf("/instances/%d/polls/run", in.ID), h.platform(), nil)
+	want(t, resp, out, 409, "down to the reserve left to its other apps until "+q.PausedUntil)
+	resp, out = h.call("POST", fmt.Sprintf("/instances/%d/polls/contacts/run", in.ID), h.platform(),
+		map[string]any{"backfillFrom": "2025-01-01T00:00:00Z"})
+	want(t, resp, out, 202, "")
+	resp, out = h.call("GET", fmt.Sprintf("/instances/%d/polls", in.ID), h.platform(), nil)
+	if want(t, resp, out, 200, ""); !strings.Contains(string(out), `"nextRunAt":"`+q.PausedUntil+`"`) || !strings.Contains(string(out), `"runRequested":true`) {
+		t.Errorf("the backfill does not wait for the reset: %s", out)
+	}
+
+	// The console says the same.
+	c := newConsoleClient(t, strings.TrimSuffix(h.base, "/elements/api-v2"))
+	if status, _, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}); status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", status)
+	}
+	if _, _, page := c.do("GET", fmt.Sprintf("/instances/%d", in.ID), nil); !strings.Contains(page, `id="pace"`) || !strings.Contains(page, "polls pause until "+q.PausedUntil) {
+		t.Errorf("the instance page does not say the polls pause:\n%s", page)
+	}
+	if status, _, page := c.do("POST", fmt.Sprintf("/instances/%d/poll", in.ID), url.Values{}); status != http.StatusConflict ||
+		!strings.Contains(page, "down to the reserve") {
+		t.Errorf("poll all now at the reserve: %d\n%s", status, page)
+	}
 }
 
 // --quota-reserve reads a percentage from 0% to 90%, 20% by default; the

@@ -283,9 +283,12 @@ func (c *Console) failPage(w http.ResponseWriter, r *http.Request, v *viewer, st
 // status and message, anything else as an internal error.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
 	var ie *instance.Error
+	var paused *poller.PausedError
 	switch {
 	case errors.As(err, &ie) && ie.Status < 500:
 		c.failPage(w, r, v, ie.Status, ie.Message)
+	case errors.As(err, &paused):
+		c.failPage(w, r, v, http.StatusConflict, paused.Error())
 	case errors.Is(err, store.ErrNotFound):
 		c.failPage(w, r, v, http.StatusNotFound, "There is no such instance in your organization.")
 	default:

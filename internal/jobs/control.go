@@ -18,8 +18,15 @@ func (e *Engine) Status(ctx context.Context, inst *store.Instance) (*poller.Inst
 
 // RunNow asks for a run of one resource ("" for all) now, optionally
 // backfilling from a date, and wakes the jobs. It returns how many
-// resources it asked.
+// resources it asked. While the instance's account is paused by its quota
+// a run is refused (*poller.PausedError); a backfill is accepted, and
+// waits for the pause to end.
 func (e *Engine) RunNow(ctx context.Context, inst *store.Instance, resource string, backfill time.Time) (int, error) {
+	if backfill.IsZero() {
+		if err := e.polls.RunAllowed(ctx, inst); err != nil {
+			return 0, err
+		}
+	}
 	n := 0
 	err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error

@@ -29,6 +29,9 @@ type countingTransport struct {
 	n atomic.Int64
 	// hook, when set, runs before each request (in the caller's goroutine).
 	hook func()
+	// least is the lowest X-RateLimit-Remaining an answer stated, plus
+	// one (0: none stated yet).
+	least atomic.Int64
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -36,7 +39,18 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if c.hook != nil {
 		c.hook()
 	}
-	return http.DefaultTransport.RoundTrip(r)
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		if left, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Remaining"), 10, 64); err == nil {
+			for {
+				old := c.least.Load()
+				if (old != 0 && old <= left+1) || c.least.CompareAndSwap(old, left+1) {
+					break
+				}
+			}
+		}
+	}
+	return resp, err
 }
 
 // rig is the engine polling a simulator over HTTP on a manual clock, with
@@ -54,9 +68,25 @@ type rig struct {
 	limits *insightly.Limits
 }
 
+// rigOptions vary a rig; the zero value is newRig's.
+type rigOptions struct {
+	dsn     string    // default a new SQLite database
+	start   time.Time // the clock's start; default now
+	reserve float64   // --quota-reserve; default 0
+}
+
 func newRig(t *testing.T, cfg sim.Config) *rig {
 	t.Helper()
-	clock := sim.NewManualClock(time.Now().UTC().Truncate(time.Second))
+	return newRigWith(t, cfg, rigOptions{})
+}
+
+func newRigWith(t *testing.T, cfg sim.Config, o rigOptions) *rig {
+	t.Helper()
+	start := o.start
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Second)
+	}
+	clock := sim.NewManualClock(start)
 	cfg.Now = clock.Now
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = -1
@@ -65,7 +95,11 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "db"))
+	dsn := o.dsn
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(t.TempDir(), "db")
+	}
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +113,7 @@ func newRig(t *testing.T, cfg sim.Config) *rig {
 		Backoff: func(int) time.Duration { return time.Millisecond }, Now: clock.Now})
 	svc := &instance.Service{Store: st, Elements: element.NewRegistry(el), Keys: keys, AllowPrivateCallbacks: true}
 	e, err := New(ctx, Config{Store: st, Instances: svc, Now: clock.Now, AllowPrivateCallbacks: true,
-		DeliveryTimeout: 300 * time.Millisecond, Jitter: func() float64 { return 0.5 }})
+		DeliveryTimeout: 300 * time.Millisecond, Jitter: func() float64 { return 0.5 }, QuotaReserve: o.reserve})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,11 +426,15 @@ func TestDailyQuotaPausesTheAccount(t *testing.T) {
 	keys := r.sim.Accounts()[0].Keys
 	a := r.create(keys[0], map[string]any{"contacts": map[string]any{}})
 	b := r.create(keys[1], map[string]any{"leads": map[string]any{}})
-	for range 10 {
-		r.poll(a, "contacts")
-		r.clock.Advance(61 * time.Second)
-	}
+	r.poll(a, "contacts")
+	// Another app spends the rest; a run asked for meets the 429.
+	r.callAsAnotherApp(keys[0], 12)
+	r.clock.Advance(61 * time.Second)
 	inst, _ := r.st.InstanceByID(ctx, a.ID)
+	if _, err := r.e.RunNow(ctx, inst, "contacts", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	r.poll(a, "contacts")
 	q, _ := r.st.AccountQuota(ctx, inst.Account)
 	if q.ResetAt.IsZero() {
 		t.Fatalf("the quota was never reached: %+v", q)

@@ -28,6 +28,7 @@ func (e *Engine) InstanceSaved(ctx context.Context, tx *store.Tx, in *store.Inst
 	if err != nil {
 		return err
 	}
+	e.polls.Forget(in.Account) // its account's pace follows the change at once
 	for _, p := range polls {
 		if err := e.ensureJob(ctx, tx, p); err != nil {
 			return err
@@ -43,6 +44,7 @@ func (e *Engine) InstanceDeleted(ctx context.Context, tx *store.Tx, in *store.In
 	if err != nil {
 		return err
 	}
+	e.polls.Forget(in.Account)
 	return e.cancelJobs(ctx, tx, removed)
 }
 

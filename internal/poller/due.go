@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"strings"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/store"
@@ -24,28 +23,30 @@ func RetryDelay(failures int, interval time.Duration) time.Duration {
 }
 
 // DueAt is when a poll runs next: the one rule, which the poll job and
-// the status both follow. quotaReset is when the account's spent daily
-// quota comes back (zero or past: not spent).
-//   - While the quota is spent: at its reset, and not before.
+// the status both follow. pace is its account's (PaceOf; the zero Pace is
+// no account known yet).
+//   - While the account is paused (its quota spent, or down to the
+//     reserve): when the pause ends, and not before.
 //   - Asked for (run now, backfill), or never run: now.
-//   - Paused because the quota was spent: at once once it is back (the
-//     reset has passed), not an hour later like other pauses.
+//   - Paused by its account's quota: at once once the pause is over, not
+//     an hour later like other pauses.
 //   - Paused otherwise (a 403 or 404 on its object): an hour after the
 //     last attempt, or its interval if longer.
 //   - Failing: backing off from 30 s, doubling, up to the interval.
-//   - Otherwise: one interval after the last run began.
-func DueAt(p *store.Poll, quotaReset, now time.Time) time.Time {
+//   - Otherwise: one interval after the last run began, stretched by the
+//     account's pace (Pace.Every).
+func DueAt(p *store.Poll, pace Pace, now time.Time) time.Time {
 	switch {
-	case quotaReset.After(now):
-		return quotaReset
+	case pace.Paused(now):
+		return pace.PausedUntil
 	case p.RunNow || p.LastRunAt.IsZero():
 		return now
-	case strings.HasPrefix(p.PausedReason, QuotaPause):
+	case quotaPaused(p.PausedReason):
 		return p.LastRunAt
 	case p.PausedReason != "":
 		return p.LastRunAt.Add(max(p.Interval, pausedRecheck))
 	case p.Failures > 0:
 		return p.LastRunAt.Add(RetryDelay(p.Failures, p.Interval))
 	}
-	return p.LastRunAt.Add(p.Interval)
+	return pace.Every(p.LastRunAt, p.Interval)
 }

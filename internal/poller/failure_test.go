@@ -119,21 +119,35 @@ func TestDueAt(t *testing.T) {
 	last := now.Add(-3 * time.Minute)
 	base := store.Poll{Interval: 10 * time.Minute, LastRunAt: last}
 	with := func(f func(p *store.Poll)) *store.Poll { p := base; f(&p); return &p }
+	midnight := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	free := Pace{Stretch: 1, Reset: midnight}
+	spent := Pace{Stretch: 1, Reset: midnight, PausedUntil: now.Add(time.Hour), Reason: QuotaPause + "x"}
+	reserve := Pace{Stretch: 1, Reset: midnight, PausedUntil: midnight, Reason: ReservePause + "x"}
+	stretched := Pace{Stretch: 2.5, Reset: midnight}
 	for _, tc := range []struct {
-		name  string
-		p     *store.Poll
-		reset time.Time
-		want  time.Time
+		name string
+		p    *store.Poll
+		pace Pace
+		want time.Time
 	}{
-		{"an interval after the last run", &base, time.Time{}, last.Add(10 * time.Minute)},
-		{"never run: now", with(func(p *store.Poll) { p.LastRunAt = time.Time{} }), time.Time{}, now},
-		{"asked for: now", with(func(p *store.Poll) { p.RunNow = true }), time.Time{}, now},
-		{"a spent quota outranks a request", with(func(p *store.Poll) { p.RunNow = true }), now.Add(time.Hour), now.Add(time.Hour)},
-		{"a quota reset passed: at once", with(func(p *store.Poll) { p.PausedReason = QuotaPause + "x" }), now.Add(-time.Minute), last},
-		{"paused by a 403: an hour on", with(func(p *store.Poll) { p.PausedReason = "403" }), time.Time{}, last.Add(time.Hour)},
-		{"failing: backing off", with(func(p *store.Poll) { p.Failures = 2 }), time.Time{}, last.Add(time.Minute)},
+		{"an interval after the last run", &base, free, last.Add(10 * time.Minute)},
+		{"no account known yet: the same", &base, Pace{}, last.Add(10 * time.Minute)},
+		{"never run: now", with(func(p *store.Poll) { p.LastRunAt = time.Time{} }), free, now},
+		{"asked for: now", with(func(p *store.Poll) { p.RunNow = true }), free, now},
+		{"asked for while stretched: now", with(func(p *store.Poll) { p.RunNow = true }), stretched, now},
+		{"a spent quota outranks a request", with(func(p *store.Poll) { p.RunNow = true }), spent, now.Add(time.Hour)},
+		{"the reserve outranks a backfill", with(func(p *store.Poll) { p.RunNow, p.BackfillFrom = true, last }), reserve, midnight},
+		{"a quota reset passed: at once", with(func(p *store.Poll) { p.PausedReason = QuotaPause + "x" }), free, last},
+		{"the reserve's pause over: at once", with(func(p *store.Poll) { p.PausedReason = ReservePause + "x" }), stretched, last},
+		{"paused by a 403: an hour on", with(func(p *store.Poll) { p.PausedReason = "403" }), free, last.Add(time.Hour)},
+		{"failing: backing off", with(func(p *store.Poll) { p.Failures = 2 }), free, last.Add(time.Minute)},
+		{"stretched: the interval times the stretch", &base, stretched, last.Add(25 * time.Minute)},
+		{"stretched past the day's end: at its end", with(func(p *store.Poll) { p.LastRunAt = midnight.Add(-15 * time.Minute) }), stretched, midnight},
+		{"an interval longer than the rest of the day is kept", with(func(p *store.Poll) {
+			p.LastRunAt, p.Interval = midnight.Add(-15*time.Minute), time.Hour
+		}), stretched, midnight.Add(45 * time.Minute)},
 	} {
-		if got := DueAt(tc.p, tc.reset, now); !got.Equal(tc.want) {
+		if got := DueAt(tc.p, tc.pace, now); !got.Equal(tc.want) {
 			t.Errorf("%s: DueAt = %s, want %s", tc.name, got, tc.want)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 // The quota forecast: how many upstream calls per day an account's
 // configuration implies, across every instance and organization using it.
-// It is read-only: nothing here changes when polls run (DueAt).
+// With the account's quota it sets the pace its polls keep (pace.go).
 //
 // The model, per poll (PollLoad):
 //   - Polling: 86400 / interval runs a day, each reading PagesPerRun
@@ -56,18 +56,24 @@ func PagesPerScan(known int) int {
 // Forecast is the calls per day the polls imply for one account (see the
 // model above). It is pure.
 func Forecast(polls []PollLoad) float64 {
+	periodic, once := forecastParts(polls)
+	return periodic + once
+}
+
+// forecastParts is Forecast in two parts: the periodic calls a day, which
+// a stretch slows down, and the one-off work, which it does not.
+func forecastParts(polls []PollLoad) (periodic, once float64) {
 	const day = float64(24 * time.Hour)
-	var calls float64
 	for _, p := range polls {
 		if p.Interval > 0 {
-			calls += day / float64(p.Interval) * float64(max(p.PagesPerRun, 1))
+			periodic += day / float64(p.Interval) * float64(max(p.PagesPerRun, 1))
 		}
 		if p.ScanInterval > 0 {
-			calls += day / float64(p.ScanInterval) * float64(max(p.PagesPerScan, 1))
+			periodic += day / float64(p.ScanInterval) * float64(max(p.PagesPerScan, 1))
 		}
-		calls += float64(max(p.Remaining, 0))
+		once += float64(max(p.Remaining, 0))
 	}
-	return calls
+	return periodic, once
 }
 
 // loadOf is a stored poll's PollLoad: cfg is its compiled configuration
@@ -95,19 +101,66 @@ func loadOf(p *store.Poll, cfg *pollconfig.Compiled, known int) PollLoad {
 	return l
 }
 
-// QuotaForecast is an account's forecast.
+// QuotaForecast is an account's forecast, and the pace it sets.
 type QuotaForecast struct {
 	Account string
 	PerDay  float64
 	Polls   int
 	Limit   int // the account's known daily limit (0: unknown)
 	Reserve float64
-	Stretch float64
-	Exceeds bool // the configuration alone would spend more than Limit
+	Stretch float64 // Pace.Stretch
+	Exceeds bool    // the configuration alone would spend more than Limit
+	Pace    Pace
 }
 
+// accountLoad is what an account's configuration costs: the forecast's
+// two parts, and how many polls make it.
+type accountLoad struct {
+	periodic, once float64
+	polls          int
+	at             time.Time // when it was read (our clock)
+}
+
+// loadTTL is how long Check trusts an account's load before reading it
+// again: a configuration changed on another replica is followed within
+// it (one saved here is followed at once: Forget).
+const loadTTL = time.Minute
+
+// load reads an account's load from the database: every poll of every
+// instance (any organization) using it.
+func (s *Service) load(ctx context.Context, account string) (accountLoad, error) {
+	aps, err := s.Store.AccountPolls(ctx, account, instance.KeyPollerConfig)
+	if err != nil {
+		return accountLoad{}, err
+	}
+	parsed := map[string]*pollconfig.Config{}
+	loads := make([]PollLoad, 0, len(aps))
+	for _, ap := range aps {
+		loads = append(loads, loadOf(ap.Poll, compiledFrom(parsed, ap.PollerConfig, ap.Poll.Resource), ap.KnownRecords))
+	}
+	l := accountLoad{polls: len(aps), at: s.now()}
+	l.periodic, l.once = forecastParts(loads)
+	s.loads.Store(account, l)
+	return l, nil
+}
+
+// cachedLoad is load, read again at most every loadTTL: Check runs for
+// every poll, and an account's load changes only with its configuration.
+func (s *Service) cachedLoad(ctx context.Context, account string) (accountLoad, error) {
+	if v, ok := s.loads.Load(account); ok {
+		if l := v.(accountLoad); s.now().Sub(l.at) < loadTTL && !l.at.After(s.now()) {
+			return l, nil
+		}
+	}
+	return s.load(ctx, account)
+}
+
+// Forget drops what the service remembers of an account's load, when an
+// instance using it changed.
+func (s *Service) Forget(account string) { s.loads.Delete(account) }
+
 // ForecastAccount forecasts an account's calls per day from the
-// database: every poll of every instance (any organization) using it.
+// database, and the pace they set.
 func (s *Service) ForecastAccount(ctx context.Context, account string) (QuotaForecast, error) {
 	q, err := s.Store.AccountQuota(ctx, account)
 	if err != nil {
@@ -119,22 +172,36 @@ func (s *Service) ForecastAccount(ctx context.Context, account string) (QuotaFor
 // forecast is ForecastAccount with the account's quota already read.
 func (s *Service) forecast(ctx context.Context, account string, q store.Quota) (QuotaForecast, error) {
 	out := QuotaForecast{Account: account, Reserve: s.QuotaReserve, Stretch: 1}
-	aps, err := s.Store.AccountPolls(ctx, account, instance.KeyPollerConfig)
+	l, err := s.load(ctx, account)
 	if err != nil {
 		return out, err
 	}
-	parsed := map[string]*pollconfig.Config{}
-	loads := make([]PollLoad, 0, len(aps))
-	for _, ap := range aps {
-		loads = append(loads, loadOf(ap.Poll, compiledFrom(parsed, ap.PollerConfig, ap.Poll.Resource), ap.KnownRecords))
-	}
-	out.PerDay, out.Polls, out.Limit = Forecast(loads), len(aps), q.Limit
+	out.PerDay, out.Polls, out.Limit = l.periodic+l.once, l.polls, q.Limit
 	out.Exceeds = q.Limit > 0 && out.PerDay > float64(q.Limit)
-	// Stretch is the factor applied to poll intervals to leave Reserve of
-	// the quota to the account's other apps. Always 1 for now: stretching
-	// intervals comes in a later change; this one only forecasts.
-	out.Stretch = 1
+	out.Pace = PaceOf(l.periodic, l.once, q, s.QuotaReserve, s.now())
+	out.Stretch = out.Pace.Stretch
 	return out, nil
+}
+
+// pace is the pace of an account (none: no account known yet) as Check
+// follows it, with its quota.
+func (s *Service) pace(ctx context.Context, account string) (Pace, error) {
+	if account == "" {
+		return Pace{Stretch: 1}, nil
+	}
+	q, err := s.Store.AccountQuota(ctx, account)
+	if err != nil {
+		return Pace{}, err
+	}
+	if q.Limit <= 0 && !q.ResetAt.After(s.now()) {
+		// Nothing stated yet: the load cannot matter (and is not read).
+		return PaceOf(0, 0, q, s.QuotaReserve, s.now()), nil
+	}
+	l, err := s.cachedLoad(ctx, account)
+	if err != nil {
+		return Pace{}, err
+	}
+	return PaceOf(l.periodic, l.once, q, s.QuotaReserve, s.now()), nil
 }
 
 // compiledFrom compiles resource's configuration from raw, parsing each

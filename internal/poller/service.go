@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/delivery"
@@ -30,9 +31,10 @@ type Service struct {
 	// Now is our clock; tests move it.
 	Now func() time.Time
 	// QuotaReserve is the share (0 to 0.9) of each upstream account's
-	// daily quota left to the customer's other apps. Only reported for
-	// now (the status' quota.reserve): intervals are not stretched yet.
+	// daily quota left to the customer's other apps (see Pace).
 	QuotaReserve float64
+
+	loads sync.Map // account → accountLoad, read by Check (cachedLoad)
 }
 
 func (s *Service) log() *slog.Logger {
@@ -56,6 +58,8 @@ type Due struct {
 	// Wait, when positive, is how long until the poll is due; zero: it is
 	// due now, and Run runs it.
 	Wait time.Duration
+	// Pace is its account's, as Check read it.
+	Pace Pace
 }
 
 // Check reads a poll and says whether it is due. It fails with
@@ -82,34 +86,42 @@ func (s *Service) Check(ctx context.Context, instanceID int64, resource string) 
 		d.Wait = p.Interval
 		return d, nil
 	}
-	quotaReset, err := s.quotaReset(ctx, inst)
-	if err != nil {
+	if d.Pace, err = s.pace(ctx, inst.Account); err != nil {
 		return nil, err
 	}
-	due := DueAt(p, quotaReset, now)
+	due := DueAt(p, d.Pace, now)
 	switch {
 	case !due.After(now):
-	case due.Equal(quotaReset):
-		if reason := QuotaPause + quotaReset.UTC().Format(time.RFC3339); p.PausedReason != reason {
-			st.PausePoll(ctx, instanceID, resource, reason)
+	case d.Pace.Paused(now):
+		if p.PausedReason != d.Pace.Reason {
+			st.PausePoll(ctx, instanceID, resource, d.Pace.Reason)
 		}
 		s.Metrics.Poll("paused", metrics.PollStats{})
 		d.Wait = due.Sub(now) + time.Second
 	default:
 		s.Metrics.Poll("not_due", metrics.PollStats{})
 		d.Wait = due.Sub(now)
+		if d.Pace.Stretch > 1 {
+			// The stretch may ease (a configuration changed elsewhere):
+			// look again at least every configured interval.
+			d.Wait = min(d.Wait, p.Interval)
+		}
 	}
 	return d, nil
 }
 
-// quotaReset is when the instance's account's spent daily quota comes
-// back (zero: not known to be spent).
-func (s *Service) quotaReset(ctx context.Context, inst *store.Instance) (time.Time, error) {
-	if inst.Account == "" {
-		return time.Time{}, nil
+// RunAllowed says whether a run may be asked for now: not while the
+// instance's account is paused by its quota (*PausedError, which the API
+// answers 409). A backfill is always accepted; it waits for the pause.
+func (s *Service) RunAllowed(ctx context.Context, inst *store.Instance) error {
+	pace, err := s.pace(ctx, inst.Account)
+	if err != nil {
+		return err
 	}
-	q, err := s.Store.AccountQuota(ctx, inst.Account)
-	return q.ResetAt, err
+	if pace.Paused(s.now()) {
+		return &PausedError{Reason: pace.Reason, Until: pace.PausedUntil}
+	}
+	return nil
 }
 
 // Deferred counts a due poll that gave its worker back, and why.
@@ -154,7 +166,7 @@ func (s *Service) Run(ctx context.Context, d *Due) (time.Duration, error) {
 		defer g.Release()
 	}
 	if !p.RunNow && !p.LastRunAt.IsZero() && p.PausedReason == "" && p.Failures == 0 {
-		s.Metrics.PollStarted(now.Sub(p.LastRunAt.Add(p.Interval)))
+		s.Metrics.PollStarted(now.Sub(d.Pace.Every(p.LastRunAt, p.Interval)))
 	}
 	stats, err := s.Runner.Run(ctx, target)
 	s.recordQuota(ctx, inst, target)
@@ -194,7 +206,7 @@ func (s *Service) Run(ctx context.Context, d *Due) (time.Duration, error) {
 		}
 		s.recordQuota(ctx, inst, target)
 	}
-	if del := target.Config.Config.Deletes; del.Enabled && (p.LastScanAt.IsZero() || !p.LastScanAt.Add(del.Interval).After(now)) {
+	if del := target.Config.Config.Deletes; del.Enabled && (p.LastScanAt.IsZero() || !d.Pace.Every(p.LastScanAt, del.Interval).After(now)) {
 		scan, err := s.Runner.ScanDeletes(ctx, target)
 		s.Metrics.Scanned(scan.Deleted, scan.Notified)
 		if errors.Is(err, ErrRemoved) {
@@ -209,7 +221,7 @@ func (s *Service) Run(ctx context.Context, d *Due) (time.Duration, error) {
 	if stats.RunAgain {
 		return time.Second, nil
 	}
-	return max(now.Add(p.Interval).Sub(s.now()), time.Second), nil
+	return max(d.Pace.Every(now, p.Interval).Sub(s.now()), time.Second), nil
 }
 
 // failed applies what a failed run means (Judge) and says how long the
@@ -226,7 +238,8 @@ func (s *Service) failed(ctx context.Context, inst *store.Instance, p *store.Pol
 	case HandBack:
 		return 0, nil
 	case PauseAccount:
-		if err := st.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Remaining: 0, ResetAt: v.Until}); err != nil {
+		known, _ := st.AccountQuota(ctx, inst.Account) // keep its limit: the pace after the reset needs it
+		if err := st.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: max(known.Limit, 0), Remaining: 0, ResetAt: v.Until, UpdatedAt: s.now()}); err != nil {
 			return 0, err
 		}
 		st.PausePoll(ctx, inst.ID, p.Resource, v.Reason)
@@ -254,10 +267,12 @@ func (s *Service) recordQuota(ctx context.Context, inst *store.Instance, t Targe
 		return
 	}
 	q, err := s.Store.AccountQuota(ctx, inst.Account)
-	if err != nil || (q.Limit == limit && q.Remaining == remaining) || q.ResetAt.After(s.now()) {
+	now := s.now()
+	fresh := !q.UpdatedAt.Before(now.UTC().Truncate(quotaDay)) // stated this quota day
+	if err != nil || (q.Limit == limit && q.Remaining == remaining && fresh) || q.ResetAt.After(now) {
 		return
 	}
-	s.Store.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: limit, Remaining: remaining})
+	s.Store.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: limit, Remaining: remaining, UpdatedAt: now})
 }
 
 // compiled is one resource's poller configuration, compiled.

@@ -42,9 +42,14 @@ type QuotaStatus struct {
 	// Reserve is the share of the quota left to the account's other apps
 	// (--quota-reserve), 0 to 0.9.
 	Reserve float64 `json:"reserve"`
-	// Stretch is the factor applied to the polls' intervals to keep the
-	// reserve: always 1 for now (intervals are not stretched yet).
+	// Stretch is the factor now applied to the intervals of the account's
+	// polls and delete scans to keep the reserve (Pace), 1 when none.
 	Stretch float64 `json:"stretch"`
+	// PausedUntil, while the quota is spent or down to the reserve, is
+	// when the account's polls call again.
+	PausedUntil string `json:"pausedUntil,omitempty"`
+	// Pace says in a sentence why polls are stretched or paused.
+	Pace string `json:"pace,omitempty"`
 	// ExceedsLimit: the configuration alone would spend more than the
 	// known limit; Message says so for people. The instance still polls
 	// as configured.
@@ -116,13 +121,12 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 	st := s.Store
 	out := &InstanceStatus{InstanceID: inst.ID, Valid: inst.Valid, InvalidReason: inst.InvalidReason,
 		EventsEnabled: inst.EventsEnabled, Disabled: inst.Disabled, Polls: []PollStatus{}}
-	var quotaReset time.Time // as Check reads it
+	pace := Pace{Stretch: 1} // as Check follows it
 	if inst.Account != "" {
 		q, err := st.AccountQuota(ctx, inst.Account)
 		if err != nil {
 			return nil, err
 		}
-		quotaReset = q.ResetAt
 		out.Quota = &QuotaStatus{Account: inst.Account, MetricsLabel: s.Metrics.AccountLabel(inst.Account), Limit: q.Limit, Remaining: q.Remaining}
 		if q.ResetAt.After(s.now()) {
 			out.Quota.ResetAt, out.Quota.Remaining = stamp(q.ResetAt), 0
@@ -132,12 +136,17 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 		if err != nil {
 			return nil, err
 		}
-		out.Quota.ForecastPerDay, out.Quota.Reserve, out.Quota.Stretch = math.Round(f.PerDay*10)/10, f.Reserve, f.Stretch
+		pace = f.Pace
+		out.Quota.ForecastPerDay, out.Quota.Reserve, out.Quota.Stretch = math.Round(f.PerDay*10)/10, f.Reserve, math.Round(f.Stretch*100)/100
+		out.Quota.Pace = pace.describe(f.Reserve, f.Limit)
+		if pace.Paused(s.now()) {
+			out.Quota.PausedUntil = stamp(pace.PausedUntil)
+		}
 		if f.Exceeds {
 			out.Quota.ExceedsLimit = true
 			out.Quota.Message = fmt.Sprintf("the configuration of the %d polls using this Insightly account needs about %.0f API calls a day, "+
-				"more than its daily limit of %d: polls will stop when the quota is spent until it resets; "+
-				"lengthen refresh intervals, poll fewer resources or scan deletes less often", f.Polls, f.PerDay, f.Limit)
+				"more than its daily limit of %d: its polls run less often than configured, to leave %.0f%% of the quota to the account's other apps; "+
+				"lengthen refresh intervals, poll fewer resources or scan deletes less often", f.Polls, f.PerDay, f.Limit, f.Reserve*100)
 		}
 	}
 	polls, err := st.PollsOf(ctx, inst.ID)
@@ -158,13 +167,13 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 				Records: p.LastRun.Records, Events: map[string]int{"CREATED": p.LastRun.Created, "UPDATED": p.LastRun.Updated}}
 		}
 		if inst.Valid && !inst.Disabled && inst.EventsEnabled {
-			ps.NextRunAt = stamp(DueAt(p, quotaReset, s.now()))
+			ps.NextRunAt = stamp(DueAt(p, pace, s.now()))
 		}
 		if c, err := compiled(inst, p.Resource); err == nil && c.Config.Deletes.Enabled {
 			d := c.Config.Deletes
 			ps.Deletes = &DeleteStatus{EveryMinutes: int64(d.Interval / time.Minute), LastScanAt: stamp(p.LastScanAt), LastScan: p.LastScanNote}
 			if !p.LastScanAt.IsZero() {
-				ps.Deletes.NextScanAt = stamp(p.LastScanAt.Add(d.Interval))
+				ps.Deletes.NextScanAt = stamp(pace.Every(p.LastScanAt, d.Interval))
 			}
 		}
 		out.Polls = append(out.Polls, ps)

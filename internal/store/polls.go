@@ -454,16 +454,21 @@ func (q queries) AccountQuota(ctx context.Context, account string) (Quota, error
 	return out, q.d.wrap(err)
 }
 
-// SetAccountQuota records an account's quota state for every replica.
+// SetAccountQuota records an account's quota state for every replica;
+// qt.UpdatedAt is when it was stated (zero: now).
 func (q queries) SetAccountQuota(ctx context.Context, qt Quota) error {
 	var reset any
 	if !qt.ResetAt.IsZero() {
 		reset = qt.ResetAt.UTC()
 	}
+	stated := now()
+	if !qt.UpdatedAt.IsZero() {
+		stated = qt.UpdatedAt.UTC().Truncate(time.Microsecond)
+	}
 	_, err := q.exec(ctx, `INSERT INTO accounts (account, quota_limit, quota_remaining, quota_reset_at, updated_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET quota_limit = excluded.quota_limit,
 		quota_remaining = excluded.quota_remaining, quota_reset_at = excluded.quota_reset_at, updated_at = excluded.updated_at`,
-		qt.Account, qt.Limit, qt.Remaining, reset, now())
+		qt.Account, qt.Limit, qt.Remaining, reset, stated)
 	return err
 }
 
