@@ -83,9 +83,11 @@ func (s *Server) routes() []*route {
 			summary:  "Polling status per resource: cursor, last run, next run, errors, pauses, delete scans, quota (pollhook extension)",
 			response: "PollStatus", handle: s.pollStatus},
 		{method: "POST", path: "/instances/{id}/polls/run", id: "runAllPolls", tag: "polling", auth: authPlatform,
-			summary: "Poll every resource of the instance now (pollhook extension)", response: "RunRequested", status: 202, handle: s.runPolls},
+			summary: "Poll every resource of the instance now (pollhook extension); 409 while its Insightly account's polls are paused by the daily quota or its reserve, with the reason",
+			response: "RunRequested", status: 202, handle: s.runPolls},
 		{method: "POST", path: "/instances/{id}/polls/{resource}/run", id: "runPoll", tag: "polling", auth: authPlatform,
-			summary: "Poll one resource now; with {\"backfillFrom\": time}, report everything changed since then (pollhook extension)",
+			summary: "Poll one resource now; with {\"backfillFrom\": time}, report everything changed since then (pollhook extension); " +
+				"409 while its Insightly account's polls are paused by the daily quota or its reserve (a backfill is accepted and waits)",
 			request: "RunRequest", response: "RunRequested", status: 202, handle: s.runPolls},
 
 		{method: "GET", path: "/instances/{id}/signature-key", id: "signatureKey", tag: "delivery", auth: authPlatform,
