@@ -83,7 +83,7 @@ func (s *Server) routes() []*route {
 			summary:  "Polling status per resource: cursor, last run, next run, errors, pauses, delete scans, quota (pollhook extension)",
 			response: "PollStatus", handle: s.pollStatus},
 		{method: "POST", path: "/instances/{id}/polls/run", id: "runAllPolls", tag: "polling", auth: authPlatform,
-			summary: "Poll every resource of the instance now (pollhook extension); 409 while its Insightly account's polls are paused by the daily quota or its reserve, with the reason",
+			summary:  "Poll every resource of the instance now (pollhook extension); 409 while its Insightly account's polls are paused by the daily quota or its reserve, with the reason",
 			response: "RunRequested", status: 202, handle: s.runPolls},
 		{method: "POST", path: "/instances/{id}/polls/{resource}/run", id: "runPoll", tag: "polling", auth: authPlatform,
 			summary: "Poll one resource now; with {\"backfillFrom\": time}, report everything changed since then (pollhook extension); " +
