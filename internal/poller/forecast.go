@@ -169,10 +169,13 @@ func (s *Service) ForecastAccount(ctx context.Context, account string) (QuotaFor
 	return s.forecast(ctx, account, q)
 }
 
-// forecast is ForecastAccount with the account's quota already read.
+// forecast is ForecastAccount with the account's quota already read. It
+// reads the load as Check does (cachedLoad), so that the status shows the
+// pace the polls keep, and a page listing many instances of one account
+// reads it once.
 func (s *Service) forecast(ctx context.Context, account string, q store.Quota) (QuotaForecast, error) {
 	out := QuotaForecast{Account: account, Reserve: s.QuotaReserve, Stretch: 1}
-	l, err := s.load(ctx, account)
+	l, err := s.cachedLoad(ctx, account)
 	if err != nil {
 		return out, err
 	}

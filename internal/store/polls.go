@@ -655,8 +655,8 @@ func (q queries) AccountPolls(ctx context.Context, account, configKey string) ([
 		COALESCE((SELECT c.value FROM instance_config c WHERE c.instance_id = i.id AND c.key = ? ORDER BY c.id LIMIT 1), ''),
 		(SELECT COUNT(*) FROM known_ids k WHERE k.instance_id = p.instance_id AND k.resource = p.resource)
 		FROM polls p JOIN instances i ON i.id = p.instance_id
-		WHERE i.account = ? AND i.events_enabled = ? AND i.disabled = ?
-		ORDER BY p.instance_id, p.resource`, configKey, account, q.d.bool(true), q.d.bool(false))
+		WHERE i.account = ? AND i.events_enabled = ? AND i.disabled = ? AND i.valid = ?
+		ORDER BY p.instance_id, p.resource`, configKey, account, q.d.bool(true), q.d.bool(false), q.d.bool(true))
 	if err != nil {
 		return nil, err
 	}

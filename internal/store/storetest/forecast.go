@@ -11,7 +11,8 @@ import (
 
 // AccountPolls finds the polls of every instance using an account, in
 // every organization, with their poller configuration and known IDs; not
-// those of other accounts, of disabled instances or with events off.
+// those of other accounts, of disabled or invalid instances (they call
+// nothing until changed) or with events off.
 func testAccountPolls(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	const key = "event.poller.configuration"
@@ -34,8 +35,12 @@ func testAccountPolls(t *testing.T, s *store.Store) {
 	off := mk(o, u, "Off", "shared", false, false, "")
 	dis := mk(o, u, "Disabled", "shared", true, true, "")
 	other := mk(o, u, "Other", "other", true, false, "")
+	bad := mk(o, u, "Invalid", "shared", true, false, "")
+	if err := s.SetInstanceValid(ctx, bad.ID, false, "401"); err != nil {
+		t.Fatal(err)
+	}
 	cursor := time.Now().UTC()
-	for _, in := range []*store.Instance{a, b, off, dis, other} {
+	for _, in := range []*store.Instance{a, b, off, dis, other, bad} {
 		if _, _, err := s.SyncPolls(ctx, in.ID, []string{"contacts", "leads"}, 5*time.Minute, cursor); err != nil {
 			t.Fatal(err)
 		}
