@@ -172,8 +172,10 @@ type FieldNamer interface {
 
 // QuotaReporter is a Conn that knows its account's daily quota.
 type QuotaReporter interface {
-	// Quota is the last known limit and remaining requests (-1: unknown).
-	Quota() (limit, remaining int)
+	// Quota is the last known limit and remaining requests (-1: unknown),
+	// and the upstream's clock less ours when it stated them (its quota
+	// day follows its clock).
+	Quota() (limit, remaining int, offset time.Duration)
 }
 
 // Gate is a Conn that can tell, without waiting, whether its upstream

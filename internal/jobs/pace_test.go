@@ -225,12 +225,14 @@ func TestQuotaStretchKeepsTheReserve(t *testing.T) {
 // Another app of the customer's spends the account's quota: the stretch
 // grows with what it spends, the polls pause at the reserve (a run asked
 // for is refused with the reason, a backfill waits), and the reset brings
-// the configured intervals back.
+// the configured intervals back. Insightly's clock is 3 minutes behind
+// ours: the pause ends at its midnight, not ours.
 func TestQuotaStretchFollowsOtherApps(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, dsn string) {
 		noon := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-		r := newRigWith(t, sim.Config{Records: 5, Seed: 6, DailyQuota: 1000}, rigOptions{dsn: dsn, start: noon, reserve: 0.2})
+		r := newRigWith(t, sim.Config{Records: 5, Seed: 6, DailyQuota: 1000, ClockOffset: -3 * time.Minute},
+			rigOptions{dsn: dsn, start: noon, reserve: 0.2})
 		key := r.sim.APIKey()
 		v := r.createEvery(key, 10) // 4 × 144 = 576 calls a day: the quota holds them
 		var polls []pollKey
@@ -271,13 +273,14 @@ func TestQuotaStretchFollowsOtherApps(t *testing.T) {
 		r.clock.Advance(20 * time.Minute)
 		r.day(polls, r.clock.Now().Add(40*time.Minute), 20*time.Minute, func(time.Time) { r.sim.Step(2) })
 		midnight := noon.Add(12 * time.Hour)
+		reset := midnight.Add(3 * time.Minute) // Insightly's midnight, on our clock
 		sent := r.sent.n.Load()
 		d := r.poll(v, "leads")
 		if p := r.pollRow(v, "leads"); !strings.HasPrefix(p.PausedReason, poller.ReservePause) || r.sent.n.Load() != sent ||
-			d < midnight.Sub(r.clock.Now()) {
+			d < reset.Sub(r.clock.Now()) {
 			t.Errorf("at the reserve: paused %q, %d calls, next check in %s", p.PausedReason, r.sent.n.Load()-sent, d)
 		}
-		if q := r.status(v).Quota; q.PausedUntil != midnight.Format(time.RFC3339) || !strings.Contains(q.Pace, "left to its other apps") {
+		if q := r.status(v).Quota; q.PausedUntil != reset.Format(time.RFC3339) || !strings.Contains(q.Pace, "left to its other apps") {
 			t.Errorf("the status at the reserve: %+v", q)
 		}
 		_, err := r.e.RunNow(context.Background(), inst, "contacts", time.Time{})
@@ -294,13 +297,19 @@ func TestQuotaStretchFollowsOtherApps(t *testing.T) {
 			t.Errorf("the backfill did not wait for the reset: %d calls", r.sent.n.Load()-sent)
 		}
 
-		// Midnight: the quota is whole again, the polls run at once, then
-		// at their configured interval; the backfill runs.
+		// Our midnight: Insightly's day is not over yet, and nothing is sent.
 		r.clock.Set(midnight.Add(time.Second))
-		runs := r.day(polls, midnight.Add(45*time.Minute), 20*time.Minute, func(time.Time) { r.sim.Step(2) })
+		if d := r.poll(v, "leads"); r.sent.n.Load() != sent || d < reset.Sub(r.clock.Now()) {
+			t.Errorf("at our midnight, before Insightly's: %d calls, next check in %s", r.sent.n.Load()-sent, d)
+		}
+
+		// Insightly's midnight: the quota is whole again, the polls run at
+		// once, then at their configured interval; the backfill runs.
+		r.clock.Set(reset.Add(time.Second))
+		runs := r.day(polls, reset.Add(45*time.Minute), 20*time.Minute, func(time.Time) { r.sim.Step(2) })
 		for _, k := range polls {
 			at := runs[k]
-			if len(at) < 4 || !at[0].Equal(midnight.Add(time.Second)) {
+			if len(at) < 4 || !at[0].Equal(reset.Add(time.Second)) {
 				t.Errorf("%s after the reset ran at %v", k.resource, at)
 				continue
 			}

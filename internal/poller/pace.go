@@ -50,9 +50,19 @@ type Pace struct {
 }
 
 // quotaDay is the day an upstream quota counts: Insightly's resets at
-// midnight UTC (on its clock; a skew only moves a 429 a little, which
-// Judge handles).
+// midnight UTC on its clock, which q.Offset says how far from ours it was
+// when it stated the quota.
 const quotaDay = 24 * time.Hour
+
+// quotaDayStart is when the current quota day began, on our clock.
+func quotaDayStart(q store.Quota, now time.Time) time.Time {
+	return now.Add(q.Offset).UTC().Truncate(quotaDay).Add(-q.Offset)
+}
+
+// statedToday says whether q was stated during the current quota day.
+func statedToday(q store.Quota, now time.Time) bool {
+	return !q.UpdatedAt.Before(quotaDayStart(q, now))
+}
 
 // PaceOf works out an account's pace from its quota q as last stated, the
 // reserve share (0 to 0.9), and the forecast: periodic calls a day at the
@@ -60,12 +70,15 @@ const quotaDay = 24 * time.Hour
 // backfills). It is pure.
 //
 // The quota left is q.Remaining, or the whole limit when q was stated
-// before the current quota day began (it has reset since). The budget is
+// before the current quota day began (it has reset since). The day ends
+// at midnight UTC on the upstream's clock (q.Offset from ours): resuming
+// at our midnight while the upstream's day still runs would see the old
+// day's quota, and pause for a whole day. The budget is
 // what is left above the reserve; the need is the periodic calls for the
 // rest of the day, plus the one-off work. Stretch = need / budget when the
 // need is larger, else 1.
 func PaceOf(periodic, once float64, q store.Quota, reserve float64, now time.Time) Pace {
-	dayStart := now.UTC().Truncate(quotaDay)
+	dayStart := quotaDayStart(q, now)
 	p := Pace{Stretch: 1, Reset: dayStart.Add(quotaDay), Budget: -1}
 	if q.ResetAt.After(now) {
 		p.PausedUntil, p.Reason = q.ResetAt, QuotaPause+q.ResetAt.UTC().Format(time.RFC3339)
@@ -75,7 +88,7 @@ func PaceOf(periodic, once float64, q store.Quota, reserve float64, now time.Tim
 		return p // unknown until an answer states it
 	}
 	left := q.Remaining
-	if !q.ResetAt.IsZero() || (!q.UpdatedAt.IsZero() && q.UpdatedAt.Before(dayStart)) {
+	if !q.ResetAt.IsZero() || (!q.UpdatedAt.IsZero() && !statedToday(q, now)) {
 		left = q.Limit // spent before a reset that has passed, or stated yesterday
 	}
 	if left < 0 {
@@ -84,7 +97,7 @@ func PaceOf(periodic, once float64, q store.Quota, reserve float64, now time.Tim
 	budget := float64(left) - math.Ceil(reserve*float64(q.Limit))
 	p.Budget = max(budget, 0)
 	if budget <= 0 {
-		p.PausedUntil, p.Reason = p.Reset, ReservePause+p.Reset.Format(time.RFC3339)
+		p.PausedUntil, p.Reason = p.Reset, ReservePause+p.Reset.UTC().Format(time.RFC3339)
 		return p
 	}
 	need := periodic*float64(p.Reset.Sub(now))/float64(quotaDay) + once

@@ -57,6 +57,24 @@ func TestPaceOf(t *testing.T) {
 	if math.Abs(evening.Stretch-2) > 1e-9 {
 		t.Errorf("at 6 pm the stretch is %v, want 2", evening.Stretch)
 	}
+	// Insightly's clock 3 minutes behind ours: its quota day ends at our
+	// 00:03. A quota stated at our 23:59:30 (its 23:56:30) is still today's
+	// at our 00:01, and the pause lasts until our 00:03; then a whole day
+	// of 1,200 calls for 800 stretches by 1.5.
+	behind := store.Quota{Limit: 1000, Remaining: 150, UpdatedAt: midnight.Add(-30 * time.Second), Offset: -3 * time.Minute}
+	if p := PaceOf(1200, 0, behind, 0.2, midnight.Add(time.Minute)); !p.PausedUntil.Equal(midnight.Add(3*time.Minute)) {
+		t.Errorf("upstream behind, at our 00:01: %+v", p)
+	}
+	if p := PaceOf(1200, 0, behind, 0.2, midnight.Add(3*time.Minute)); p.Paused(midnight.Add(3*time.Minute)) || p.Stretch != 1.5 ||
+		!p.Reset.Equal(midnight.Add(24*time.Hour+3*time.Minute)) {
+		t.Errorf("upstream behind, at its midnight: %+v", p)
+	}
+	// Ahead by 3 minutes: its day began at our 23:57.
+	ahead := store.Quota{Limit: 1000, Remaining: 150, UpdatedAt: midnight.Add(-4 * time.Minute), Offset: 3 * time.Minute}
+	if p := PaceOf(1200, 0, ahead, 0.2, midnight.Add(-2*time.Minute)); p.Paused(midnight) || !p.Reset.Equal(midnight.Add(24*time.Hour-3*time.Minute)) {
+		t.Errorf("upstream ahead, at our 23:58: %+v", p)
+	}
+
 	// No reserve: only a spent quota stops the polls.
 	if p := PaceOf(1200, 0, quota(1000, 1, today), 0, noon); p.Paused(noon) || p.Stretch != 600 {
 		t.Errorf("no reserve, one call left: %+v", p)

@@ -238,8 +238,10 @@ func (s *Service) failed(ctx context.Context, inst *store.Instance, p *store.Pol
 	case HandBack:
 		return 0, nil
 	case PauseAccount:
-		known, _ := st.AccountQuota(ctx, inst.Account) // keep its limit: the pace after the reset needs it
-		if err := st.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: max(known.Limit, 0), Remaining: 0, ResetAt: v.Until, UpdatedAt: s.now()}); err != nil {
+		// Keep its limit and clock: the pace after the reset needs them.
+		known, _ := st.AccountQuota(ctx, inst.Account)
+		if err := st.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: max(known.Limit, 0), Remaining: 0, ResetAt: v.Until,
+			UpdatedAt: s.now(), Offset: known.Offset}); err != nil {
 			return 0, err
 		}
 		st.PausePoll(ctx, inst.ID, p.Resource, v.Reason)
@@ -262,17 +264,16 @@ func (s *Service) recordQuota(ctx context.Context, inst *store.Instance, t Targe
 	if !ok || inst.Account == "" {
 		return
 	}
-	limit, remaining := qr.Quota()
+	limit, remaining, offset := qr.Quota()
 	if remaining < 0 {
 		return
 	}
 	q, err := s.Store.AccountQuota(ctx, inst.Account)
 	now := s.now()
-	fresh := !q.UpdatedAt.Before(now.UTC().Truncate(quotaDay)) // stated this quota day
-	if err != nil || (q.Limit == limit && q.Remaining == remaining && fresh) || q.ResetAt.After(now) {
+	if err != nil || (q.Limit == limit && q.Remaining == remaining && statedToday(q, now)) || q.ResetAt.After(now) {
 		return
 	}
-	s.Store.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: limit, Remaining: remaining, UpdatedAt: now})
+	s.Store.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: limit, Remaining: remaining, UpdatedAt: now, Offset: offset})
 }
 
 // compiled is one resource's poller configuration, compiled.

@@ -439,18 +439,22 @@ type Quota struct {
 	Remaining int // -1 unknown
 	ResetAt   time.Time
 	UpdatedAt time.Time
+	// Offset is the upstream's clock less ours when it stated the quota:
+	// its quota day ends at midnight UTC on its clock.
+	Offset time.Duration
 }
 
 // AccountQuota reads an account's quota state; zero when unknown.
 func (q queries) AccountQuota(ctx context.Context, account string) (Quota, error) {
 	var out Quota
 	var reset sql.NullTime
-	err := q.row(ctx, `SELECT account, quota_limit, quota_remaining, quota_reset_at, updated_at FROM accounts WHERE account = ?`, account).
-		Scan(&out.Account, &out.Limit, &out.Remaining, &reset, &out.UpdatedAt)
+	var offsetMs int64
+	err := q.row(ctx, `SELECT account, quota_limit, quota_remaining, quota_reset_at, updated_at, quota_clock_offset_ms FROM accounts WHERE account = ?`, account).
+		Scan(&out.Account, &out.Limit, &out.Remaining, &reset, &out.UpdatedAt, &offsetMs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Quota{Account: account, Remaining: -1}, nil
 	}
-	out.ResetAt = reset.Time
+	out.ResetAt, out.Offset = reset.Time, time.Duration(offsetMs)*time.Millisecond
 	return out, q.d.wrap(err)
 }
 
@@ -465,10 +469,11 @@ func (q queries) SetAccountQuota(ctx context.Context, qt Quota) error {
 	if !qt.UpdatedAt.IsZero() {
 		stated = qt.UpdatedAt.UTC().Truncate(time.Microsecond)
 	}
-	_, err := q.exec(ctx, `INSERT INTO accounts (account, quota_limit, quota_remaining, quota_reset_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET quota_limit = excluded.quota_limit,
-		quota_remaining = excluded.quota_remaining, quota_reset_at = excluded.quota_reset_at, updated_at = excluded.updated_at`,
-		qt.Account, qt.Limit, qt.Remaining, reset, stated)
+	_, err := q.exec(ctx, `INSERT INTO accounts (account, quota_limit, quota_remaining, quota_reset_at, updated_at, quota_clock_offset_ms)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET quota_limit = excluded.quota_limit,
+		quota_remaining = excluded.quota_remaining, quota_reset_at = excluded.quota_reset_at, updated_at = excluded.updated_at,
+		quota_clock_offset_ms = excluded.quota_clock_offset_ms`,
+		qt.Account, qt.Limit, qt.Remaining, reset, stated, qt.Offset.Milliseconds())
 	return err
 }
 

@@ -265,7 +265,7 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 			continue
 		}
 		limit, remaining := headerInt(resp.Header, "X-RateLimit-Limit"), headerInt(resp.Header, "X-RateLimit-Remaining")
-		c.limiter.observe(limit, remaining)
+		c.limiter.observe(limit, remaining, resp.Date.Sub(c.now()))
 
 		switch s := resp.Status; {
 		case s >= 200 && s < 300:

@@ -429,9 +429,9 @@ func (c *conn) Delete(ctx context.Context, resName, id string) error {
 }
 
 // Quota reports the account's daily quota as Insightly last stated it.
-func (c *conn) Quota() (limit, remaining int) {
+func (c *conn) Quota() (limit, remaining int, offset time.Duration) {
 	q := c.client.Limiter().Quota()
-	return q.Limit, q.Remaining
+	return q.Limit, q.Remaining, q.Offset
 }
 
 // A scan position is "skip:after": the offset to read from next and the

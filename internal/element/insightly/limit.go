@@ -33,6 +33,7 @@ type Limiter struct {
 	quotaReset  time.Time // exhausted until then
 	quotaLimit  int
 	remaining   int // last X-RateLimit-Remaining seen; -1 unknown
+	offset      time.Duration // the upstream's clock less ours when it stated remaining
 }
 
 // NewLimiter paces requests at rate per second with at most inFlight at
@@ -137,15 +138,16 @@ func (l *Limiter) pause(t time.Time) {
 	}
 }
 
-// observe records the rate-limit headers of a response.
-func (l *Limiter) observe(limit, remaining int) {
+// observe records the rate-limit headers of a response, and its Date
+// less our clock (offset).
+func (l *Limiter) observe(limit, remaining int, offset time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if limit > 0 {
 		l.quotaLimit = limit
 	}
 	if remaining >= 0 {
-		l.remaining = remaining
+		l.remaining, l.offset = remaining, offset
 	}
 }
 
@@ -169,13 +171,15 @@ type Quota struct {
 	Limit     int       // 0 if unknown
 	Remaining int       // -1 if unknown
 	Reset     time.Time // set while exhausted
+	// Offset is the upstream's clock less ours when it stated Remaining.
+	Offset time.Duration
 }
 
 // Quota reports the last known quota state.
 func (l *Limiter) Quota() Quota {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	q := Quota{Limit: l.quotaLimit, Remaining: l.remaining}
+	q := Quota{Limit: l.quotaLimit, Remaining: l.remaining, Offset: l.offset}
 	if l.now().Before(l.quotaReset) {
 		q.Reset = l.quotaReset
 	}
