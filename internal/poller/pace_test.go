@@ -62,7 +62,7 @@ func TestPaceOf(t *testing.T) {
 	// at our 00:01, and the pause lasts until our 00:03; then a whole day
 	// of 1,200 calls for 800 stretches by 1.5.
 	behind := store.Quota{Limit: 1000, Remaining: 150, UpdatedAt: midnight.Add(-30 * time.Second), Offset: -3 * time.Minute}
-	if p := PaceOf(1200, 0, behind, 0.2, midnight.Add(time.Minute)); !p.PausedUntil.Equal(midnight.Add(3*time.Minute)) {
+	if p := PaceOf(1200, 0, behind, 0.2, midnight.Add(time.Minute)); !p.PausedUntil.Equal(midnight.Add(3 * time.Minute)) {
 		t.Errorf("upstream behind, at our 00:01: %+v", p)
 	}
 	if p := PaceOf(1200, 0, behind, 0.2, midnight.Add(3*time.Minute)); p.Paused(midnight.Add(3*time.Minute)) || p.Stretch != 1.5 ||

@@ -32,7 +32,7 @@ type Limiter struct {
 	pausedUntil time.Time
 	quotaReset  time.Time // exhausted until then
 	quotaLimit  int
-	remaining   int // last X-RateLimit-Remaining seen; -1 unknown
+	remaining   int           // last X-RateLimit-Remaining seen; -1 unknown
 	offset      time.Duration // the upstream's clock less ours when it stated remaining
 }
 
