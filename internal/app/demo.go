@@ -73,7 +73,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// pollhook itself.
 	cfg := serverConfig{Addr: *addr, DataDir: dir, AllowPrivateCallbacks: true, AllowUpstream: simLn.Addr().String(), LogLevel: "warn",
-		InsightlyRate: 5, InsightlyConcurrency: 4, IntervalUnit: *every}
+		InsightlyRate: 5, InsightlyConcurrency: 4, IntervalUnit: *every, QuotaReserve: QuotaReserveDefault}
 	log := slog.New(slog.NewTextHandler(&lockedBuffer{w: stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := newServer(ctx, cfg, log)
 	if err != nil {
