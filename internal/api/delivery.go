@@ -152,7 +152,14 @@ func (s *Server) signatureKey(w http.ResponseWriter, r *http.Request, p params) 
 		s.fail(w, r, &httpError{http.StatusNotFound, "the instance has no signature key (events are off)"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"signatureKey": key, "standardWebhooksSecret": delivery.StandardSecret(key)})
+	writeJSON(w, http.StatusOK, signatureKeyView{SignatureKey: key, StandardWebhooksSecret: delivery.StandardSecret(key)})
+}
+
+// signatureKeyView is the instance's signing key, in both the forms a
+// receiver may verify with.
+type signatureKeyView struct {
+	SignatureKey           string `json:"signatureKey"`           // the HMAC key of Elements-Webhook-Signature
+	StandardWebhooksSecret string `json:"standardWebhooksSecret"` // the same key as a Standard Webhooks whsec_ secret
 }
 
 func (s *Server) listCallbacks(w http.ResponseWriter, r *http.Request, _ params) {

@@ -108,7 +108,59 @@ func responses(rt *route) map[string]any {
 	return map[string]any{code: ok, "default": errResp}
 }
 
-var str = map[string]any{"type": "string"}
+var (
+	str     = map[string]any{"type": "string"}
+	integer = map[string]any{"type": "integer"}
+	boolean = map[string]any{"type": "boolean"}
+	// eventCounts is a window's or run's events by type.
+	eventCounts        = map[string]any{"type": "object", "description": "events by type: CREATED, UPDATED", "additionalProperties": integer}
+	notificationStatus = map[string]any{"enum": []string{"created", "retry", "queued", "delivered"},
+		"description": "created: waiting to be sent; retry: failed, will be tried again; queued: held while its callback is suspended; delivered: a 2xx came back"}
+)
+
+// quotaSchema is poller.QuotaStatus: the Insightly account's daily quota
+// and what the polls of every instance using it spend of it.
+var quotaSchema = map[string]any{"type": "object", "description": "the Insightly account's daily quota, as last stated; absent until the instance's account is known",
+	"required": []string{"account", "limit", "remaining", "forecastPerDay", "reserve", "stretch"},
+	"properties": map[string]any{
+		"account":        str,
+		"metricsLabel":   map[string]any{"type": "string", "description": "the account's label in /metrics, which names no account"},
+		"limit":          map[string]any{"type": "integer", "description": "the daily limit Insightly last stated; 0: not known yet"},
+		"remaining":      map[string]any{"type": "integer", "description": "calls left today, as last stated; 0 while the quota is spent"},
+		"resetsAt":       map[string]any{"type": "string", "description": "while the quota is spent, when it comes back"},
+		"resetAt":        map[string]any{"type": "string", "description": "resetsAt, under the key earlier clients read"},
+		"forecastPerDay": map[string]any{"type": "number", "description": "the calls per day the account's polls imply, across every instance using the account"},
+		"reserve":        map[string]any{"type": "number", "description": "the share of the quota left to the account's other apps (--quota-reserve), 0 to 0.9"},
+		"stretch":        map[string]any{"type": "number", "description": "the factor now applied to the intervals of the account's polls and delete scans to keep the reserve; 1 when none"},
+		"pausedUntil":    map[string]any{"type": "string", "description": "while the quota is spent or down to the reserve, when the account's polls call again"},
+		"pace":           map[string]any{"type": "string", "description": "why polls are stretched or paused, in a sentence"},
+		"exceedsLimit":   map[string]any{"type": "boolean", "description": "the configuration alone would spend more than the known limit; the instance still polls as configured"},
+		"message":        map[string]any{"type": "string", "description": "exceedsLimit, said for people"}}}
+
+// resourcePollSchema is poller.PollStatus: one resource's polling.
+var resourcePollSchema = map[string]any{"type": "object",
+	"required": []string{"resource", "intervalSeconds", "cursor", "cursorAnchored", "consecutiveFailures", "eventsTotal"},
+	"properties": map[string]any{
+		"resource": str, "intervalSeconds": integer,
+		"cursor":         map[string]any{"type": "string", "description": "records updated after it are read next"},
+		"cursorAnchored": map[string]any{"type": "boolean", "description": "the cursor is on the upstream's clock (false until the first window completes: our clock when polling began)"},
+		"window": map[string]any{"type": "object", "description": "a window under way: committed page by page, resumed after a crash or timeout, complete when the cursor moves",
+			"required": []string{"from", "startedAt", "pages", "records", "events"},
+			"properties": map[string]any{
+				"from":      map[string]any{"type": "string", "description": "records updated after it are read"},
+				"startedAt": map[string]any{"type": "string", "description": "our clock"},
+				"backfill":  boolean, "pages": integer, "records": integer, "events": eventCounts}},
+		"lastRun": map[string]any{"type": "object", "description": "the last successful run",
+			"required":   []string{"at", "durationMs", "pages", "records", "events"},
+			"properties": map[string]any{"at": str, "durationMs": integer, "pages": integer, "records": integer, "events": eventCounts}},
+		"lastAttemptAt": str, "nextRunAt": str, "lastError": str, "consecutiveFailures": integer, "failingSince": str,
+		"pausedReason": map[string]any{"type": "string", "description": "why the poll waits (a 403 on its object, say) instead of running on its interval"},
+		"runRequested": map[string]any{"type": "boolean", "description": "an operator asked for a run"},
+		"backfillFrom": map[string]any{"type": "string", "description": "an operator asked for the changes since then"},
+		"eventsTotal":  integer,
+		"baselineAt":   map[string]any{"type": "string", "description": "with snapshots on, when the baseline scan completed"},
+		"deletes": map[string]any{"type": "object", "description": "the resource's delete detection", "required": []string{"everyMinutes"},
+			"properties": map[string]any{"everyMinutes": integer, "lastScanAt": map[string]any{"type": "string", "description": "the last complete delete scan"}, "lastScan": str, "nextScanAt": str}}}}
 
 var schemas = map[string]any{
 	"Error": map[string]any{"type": "object", "required": []string{"requestId", "message"},
@@ -159,7 +211,8 @@ var schemas = map[string]any{
 			"notificationIds":          map[string]any{"type": "array", "items": str, "description": "their ids, in order: the first 1,000"},
 			"notificationIdsTruncated": map[string]any{"type": "boolean", "description": "true when notificationIds lists only the first 1,000"},
 			"skippedEvents":            map[string]any{"type": "integer", "description": "matching events without a notification (no callback, or history pruned)"}}},
-	"TestDelivery": map[string]any{"type": "object", "required": []string{"id", "notificationId", "status", "latencyMs", "at"},
+	"TestDelivery": map[string]any{"type": "object",
+		"required": []string{"id", "instanceId", "url", "notificationId", "objectType", "at", "ok", "status", "latencyMs", "signature", "notification"},
 		"properties": map[string]any{
 			"id": map[string]any{"type": "integer"}, "instanceId": map[string]any{"type": "integer"}, "url": str,
 			"notificationId": map[string]any{"type": "string", "description": "the test's Elements-Webhook-Id and webhook-id"},
@@ -171,6 +224,55 @@ var schemas = map[string]any{
 			"response":     map[string]any{"type": "string", "description": "the first 2 KB of the receiver's answer"},
 			"signature":    map[string]any{"type": "string", "description": "the Elements-Webhook-Signature sent"},
 			"notification": map[string]any{"type": "object", "description": "the exact body sent, action \"test\""}}},
+	"PollStatus": map[string]any{"type": "object", "description": "an instance's polling (poller.InstanceStatus)",
+		"required": []string{"instanceId", "valid", "eventsEnabled", "disabled", "polls"},
+		"properties": map[string]any{
+			"instanceId": integer, "valid": boolean,
+			"invalidReason": map[string]any{"type": "string", "description": "why the instance is not valid"},
+			"eventsEnabled": boolean, "disabled": boolean,
+			"quota": quotaSchema,
+			"polls": map[string]any{"type": "array", "items": resourcePollSchema, "description": "one per polled resource"}}},
+	"RunRequest": map[string]any{"type": "object", "properties": map[string]any{
+		"backfillFrom": map[string]any{"type": "string", "format": "date-time",
+			"description": "RFC 3339; report everything changed since then (one resource only); accepted during a quota pause, it waits for the reset"}}},
+	"RunRequested": map[string]any{"type": "object", "required": []string{"requested"}, "properties": map[string]any{
+		"requested": map[string]any{"type": "integer", "description": "how many resources will poll"}}},
+	"SignatureKey": map[string]any{"type": "object", "required": []string{"signatureKey", "standardWebhooksSecret"}, "properties": map[string]any{
+		"signatureKey":           map[string]any{"type": "string", "description": "the HMAC-SHA256 key of Elements-Webhook-Signature"},
+		"standardWebhooksSecret": map[string]any{"type": "string", "description": "the same key as a Standard Webhooks secret (whsec_…), for webhook-signature"}}},
+	"Notification": map[string]any{"type": "object",
+		"required": []string{"id", "instanceId", "callbackId", "objectType", "status", "attempts", "createdDate", "updatedDate"},
+		"properties": map[string]any{
+			"id":          map[string]any{"type": "string", "description": "the Elements-Webhook-Id and webhook-id"},
+			"instanceId":  integer,
+			"callbackId":  map[string]any{"type": "integer", "description": "the callback it goes to (a delivery's subscriptionId)"},
+			"objectType":  str,
+			"status":      notificationStatus,
+			"attempts":    map[string]any{"type": "integer", "description": "attempts so far"},
+			"createdDate": str, "updatedDate": str,
+			"deliveredDate": map[string]any{"type": "string", "description": "when a 2xx came back"},
+			"notification":  map[string]any{"type": "object", "description": "the exact body sent; only when reading one notification"}}},
+	"NotificationList": map[string]any{"type": "array", "items": ref("Notification")},
+	"AttemptList": map[string]any{"type": "array", "items": map[string]any{"type": "object", "required": []string{"at", "latencyMs"},
+		"properties": map[string]any{
+			"at":         str,
+			"statusCode": map[string]any{"type": "integer", "description": "the receiver's HTTP status; absent when no response came"},
+			"latencyMs":  integer,
+			"error":      map[string]any{"type": "string", "description": "why no response came"},
+			"response":   map[string]any{"type": "string", "description": "the first 2 KB of the receiver's answer"}}}},
+	"Callback": map[string]any{"type": "object", "required": []string{"id", "url", "state", "failures"},
+		"properties": map[string]any{
+			"id": integer, "url": str,
+			"state":          map[string]any{"enum": []string{"active", "retrying", "suspended"}, "description": "failures are tracked per callback; a suspended one queues its notifications"},
+			"failures":       map[string]any{"type": "integer", "description": "consecutive failed attempts"},
+			"firstFailureAt": str, "nextAttemptAt": str, "suspendedAt": str, "lastError": str}},
+	"CallbackList": map[string]any{"type": "array", "items": ref("Callback")},
+	"DeliveryList": map[string]any{"type": "array", "items": map[string]any{"type": "object", "description": "Cloud Elements' delivery: one notification",
+		"required": []string{"notificationId", "subscriptionId", "status", "createdDate", "updatedDate"},
+		"properties": map[string]any{
+			"notificationId": str,
+			"subscriptionId": map[string]any{"type": "integer", "description": "the callback's id"},
+			"status":         notificationStatus, "createdDate": str, "updatedDate": str}}},
 	"Record":     map[string]any{"type": "object", "description": "an Insightly record with its native field names", "additionalProperties": true},
 	"RecordList": map[string]any{"type": "array", "items": ref("Record")},
 }

@@ -59,9 +59,7 @@ func (s *Server) runPolls(w http.ResponseWriter, r *http.Request, p params) {
 		s.fail(w, r, err)
 		return
 	}
-	var req struct {
-		BackfillFrom string `json:"backfillFrom"`
-	}
+	var req runRequest
 	if len(strings.TrimSpace(string(body))) > 0 {
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields()
@@ -94,5 +92,16 @@ func (s *Server) runPolls(w http.ResponseWriter, r *http.Request, p params) {
 		s.fail(w, r, &httpError{http.StatusNotFound, msg})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"requested": n})
+	writeJSON(w, http.StatusAccepted, runRequested{Requested: n})
+}
+
+// runRequest is a run's optional body and runRequested its answer: named
+// types, so that the OpenAPI test can hold the RunRequest and RunRequested
+// schemas to what is read and written.
+type runRequest struct {
+	BackfillFrom string `json:"backfillFrom"` // RFC 3339
+}
+
+type runRequested struct {
+	Requested int `json:"requested"` // how many resources will poll
 }
