@@ -330,7 +330,7 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 	if st.Dialect() == store.Postgres {
 		// Replicas share the database, and so each account's pace. One
 		// process owns an SQLite file: its own limiter is the whole pace.
-		pace.Share(newStorePace(st, log, cfg.InsightlyRate, cfg.InsightlyConcurrency))
+		sharePace(pace, st, log, cfg.InsightlyRate, cfg.InsightlyConcurrency)
 	}
 	els := element.NewRegistry(insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: allow},
 		Limits: pace}))

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -138,4 +140,43 @@ func (q queries) heldSlots(ctx context.Context, account string, now time.Time) (
 func (q queries) ReleasePace(ctx context.Context, account string, slot int, holder string) error {
 	_, err := q.exec(ctx, `DELETE FROM upstream_slots WHERE account = ? AND slot = ? AND holder = ?`, account, slot, holder)
 	return err
+}
+
+// Pace takes one process's turns at upstream accounts whose pace it
+// shares with other replicas through the store: its Take is what the
+// Insightly limiter's SharedPace asks for (issue 20).
+type Pace struct {
+	s       *Store
+	req     PaceRequest  // Rate, Burst, Slots, Hold
+	process string       // random, per process: names this process's leases
+	leases  atomic.Int64 // numbers them, so that each holder is unique
+	// ReleaseFailed, if set, is told when a slot could not be freed; its
+	// lease then frees itself after Hold.
+	ReleaseFailed func(error)
+}
+
+// NewPace paces each account at rate requests per second (burst at once
+// after a quiet spell) with slots in flight, each leased for hold.
+func NewPace(s *Store, rate float64, burst, slots int, hold time.Duration) *Pace {
+	return &Pace{s: s, req: PaceRequest{Rate: rate, Burst: burst, Slots: slots, Hold: hold}, process: rand.Text()[:12]}
+}
+
+// Take takes a token and a slot of the account, or nothing; release frees
+// the slot, even after ctx has ended.
+func (p *Pace) Take(ctx context.Context, account string) (release func(), wait time.Duration, ok bool, err error) {
+	r := p.req
+	r.Account, r.Holder = account, fmt.Sprintf("%s/%d", p.process, p.leases.Add(1))
+	slot, wait, ok, err := p.s.TakePace(ctx, r)
+	if err != nil || !ok {
+		return nil, wait, false, err
+	}
+	return func() { p.release(account, slot, r.Holder) }, 0, true, nil
+}
+
+func (p *Pace) release(account string, slot int, holder string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.s.ReleasePace(ctx, account, slot, holder); err != nil && p.ReleaseFailed != nil {
+		p.ReleaseFailed(err)
+	}
 }

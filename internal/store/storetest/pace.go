@@ -194,3 +194,28 @@ func testPaceRefusalTakesNothing(t *testing.T, s *store.Store) {
 		t.Fatal("refusals for want of a token took a slot or a token")
 	}
 }
+
+// A Pace's takes are leases of their own: a release frees its own slot,
+// even after the request's context ended.
+func testPaceLeases(t *testing.T, s *store.Store) {
+	p := store.NewPace(s, 1000, 1000, 1, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	release, _, ok, err := p.Take(ctx, "acct-leases")
+	if err != nil || !ok {
+		t.Fatalf("take: %v %v", ok, err)
+	}
+	if _, wait, ok, err := p.Take(context.Background(), "acct-leases"); err != nil || ok || wait != 0 {
+		t.Fatalf("take of a full account: ok %v, wait %s, %v", ok, wait, err)
+	}
+	cancel()
+	release()
+	release2, _, ok, err := p.Take(context.Background(), "acct-leases")
+	if err != nil || !ok {
+		t.Fatalf("take after the release: %v %v", ok, err)
+	}
+	release() // late and twice: not its slot any more
+	if _, _, ok, _ := p.Take(context.Background(), "acct-leases"); ok {
+		t.Fatal("a stale release freed another lease's slot")
+	}
+	release2()
+}
