@@ -126,7 +126,8 @@ func (l *Limiter) acquire(ctx context.Context, sleep func(context.Context, time.
 		}
 		l.unreserveLocal()
 		if err != nil {
-			return nil, err
+			// A request that ends meanwhile says so, as it would waiting.
+			return nil, cmp.Or(ctx.Err(), err)
 		}
 		if err := sleep(ctx, cmp.Or(wait, sharedPoll)); err != nil {
 			return nil, err
@@ -313,10 +314,10 @@ type Limits struct {
 	rate     float64
 	inFlight int
 	now      func() time.Time
-	shared   SharedPace
 
-	mu sync.Mutex
-	m  map[string]*Limiter
+	mu     sync.Mutex
+	m      map[string]*Limiter
+	shared SharedPace // given to every limiter; nil when not shared
 }
 
 // NewLimits makes a registry whose limiters use rate and inFlight (zero: defaults).
