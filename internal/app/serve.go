@@ -326,8 +326,14 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 		st.Close()
 		return nil, fmt.Errorf("--allow-upstream: %w", err)
 	}
+	pace := insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)
+	if st.Dialect() == store.Postgres {
+		// Replicas share the database, and so each account's pace. One
+		// process owns an SQLite file: its own limiter is the whole pace.
+		sharePace(pace, st, log, cfg.InsightlyRate, cfg.InsightlyConcurrency)
+	}
 	els := element.NewRegistry(insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: allow},
-		Limits: insightly.NewLimits(cfg.InsightlyRate, cfg.InsightlyConcurrency)}))
+		Limits: pace}))
 	s.instances = &instance.Service{Store: st, Elements: els, Keys: keys, AllowPrivateCallbacks: cfg.AllowPrivateCallbacks,
 		VerifyTimeout: 30 * time.Second, Limits: limits}
 	if cfg.RescueAfter != 0 && cfg.PollTimeout != 0 && cfg.RescueAfter <= cfg.PollTimeout {

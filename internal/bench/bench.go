@@ -160,7 +160,13 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 		return nil, err
 	}
 	keys, _ := seal.Parse(seal.NewKey("k1"))
-	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: simAllowed}, Limits: insightly.NewLimits(1e6, 64)})
+	limits := insightly.NewLimits(1e6, 64)
+	if r.st.Dialect() == store.Postgres {
+		// As serve does: replicas share each account's pace through the
+		// database, one transaction per request (its cost is measured).
+		limits.Share(store.NewPace(r.st, 1e6, 1e6, 64, insightly.TimeoutDefault))
+	}
+	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: simAllowed}, Limits: limits})
 	r.svc = &instance.Service{Store: r.st, Elements: element.NewRegistry(el), Keys: keys, AllowPrivateCallbacks: true}
 	cfg.Store, cfg.Instances, cfg.AllowPrivateCallbacks = r.st, r.svc, true
 	if cfg.Logger == nil {

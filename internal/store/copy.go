@@ -21,8 +21,9 @@ var copyTables = []string{
 
 // notCopied are pollhook's tables that Copy leaves behind on purpose:
 // console sessions are short-lived sign-ins, and everyone simply signs in
-// again on the destination (users' password hashes are copied with users).
-var notCopied = []string{"console_sessions"}
+// again on the destination (users' password hashes are copied with users);
+// the upstream pace is the moment's traffic, rebuilt by the next request.
+var notCopied = []string{"console_sessions", "upstream_pace", "upstream_slots"}
 
 // identity are the tables' generated keys, whose sequences follow the copy.
 var identity = map[string]string{

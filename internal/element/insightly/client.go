@@ -76,7 +76,7 @@ type Client struct {
 	maxWait    time.Duration
 
 	resMu    sync.Mutex
-	reserved bool // a slot and a token are held for the next request
+	reserved *lease // held for the next request; nil when none
 }
 
 // New checks cfg and returns a client. It makes no request.
@@ -146,11 +146,11 @@ var errTooLarge = errors.New("insightly: response too large")
 func (c *Client) Reserve() (ok bool, retryIn time.Duration) {
 	c.resMu.Lock()
 	defer c.resMu.Unlock()
-	if c.reserved {
+	if c.reserved != nil {
 		return true, 0
 	}
-	held, ok, retryIn := c.limiter.tryAcquire()
-	c.reserved = held
+	ls, ok, retryIn := c.limiter.tryAcquire()
+	c.reserved = ls
 	return ok, retryIn
 }
 
@@ -159,20 +159,20 @@ func (c *Client) Reserve() (ok bool, retryIn time.Duration) {
 func (c *Client) Release() {
 	c.resMu.Lock()
 	defer c.resMu.Unlock()
-	if c.reserved {
-		c.reserved = false
-		c.limiter.unreserve()
+	if c.reserved != nil {
+		c.reserved.unreserve()
+		c.reserved = nil
 	}
 }
 
 // takeReservation hands the reservation, if any, to the request about to
-// be sent; that request releases the slot as usual.
-func (c *Client) takeReservation() bool {
+// be sent, nil if none; that request releases it as usual.
+func (c *Client) takeReservation() *lease {
 	c.resMu.Lock()
 	defer c.resMu.Unlock()
-	held := c.reserved
-	c.reserved = false
-	return held
+	ls := c.reserved
+	c.reserved = nil
+	return ls
 }
 
 var (
@@ -242,13 +242,18 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	idempotent := method != http.MethodPost
 
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 || !c.takeReservation() {
-			if err := c.limiter.acquire(ctx, c.sleep); err != nil {
+		var ls *lease
+		if attempt == 0 {
+			ls = c.takeReservation()
+		}
+		if ls == nil {
+			var err error
+			if ls, err = c.limiter.acquire(ctx, c.sleep); err != nil {
 				return nil, err
 			}
 		}
 		resp, err := c.send(ctx, method, u.String(), body)
-		c.limiter.release()
+		ls.release()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

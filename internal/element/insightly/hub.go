@@ -91,6 +91,8 @@ func hubError(err error) error {
 	case errors.As(err, &e) && !e.RetryAt.IsZero():
 		return &element.Error{Status: http.StatusTooManyRequests, Err: errors.Join(err, &element.Backoff{Until: e.RetryAt}),
 			Message: "Insightly is rate limiting this account until " + e.RetryAt.UTC().Format(time.RFC3339)}
+	case errors.Is(err, ErrSharedPace):
+		return &element.Error{Status: http.StatusServiceUnavailable, Message: "the account's pace, shared with pollhook's other replicas, could not be read", Err: err}
 	case errors.Is(err, ErrUnstablePaging):
 		return &element.Error{Status: http.StatusServiceUnavailable, Message: "Insightly's results kept changing while being read; try again", Err: err}
 	case errors.Is(err, element.ErrUpstreamNotAllowed):

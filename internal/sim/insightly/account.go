@@ -24,6 +24,7 @@ type account struct {
 	gated   map[string]int
 	subID   int64 // LINK_ID, DATE_ID, EMAIL_DOMAIN_ID
 	limiter limiter
+	traffic traffic
 }
 
 type user struct {

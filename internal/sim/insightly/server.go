@@ -71,8 +71,10 @@ func (s *Sim) serveAPI(r *http.Request) response {
 		return errorResponse(&apiError{Status: 401, Message: "Authorization has been denied for this request."})
 	}
 	a := owner.acct
-	now := s.now()
-	if ref := a.limiter.admit(s.cfg.WallNow(), now); ref != nil {
+	now, wall := s.now(), s.cfg.WallNow()
+	a.traffic.arrive(wall)
+	if ref := a.limiter.admit(wall, now); ref != nil {
+		a.traffic.leave(true)
 		resp := errorResponse(&apiError{Status: 429, Message: "API rate limit exceeded."})
 		if ref.quota {
 			resp = errorResponse(&apiError{Status: 429, Message: "API daily request limit exceeded."})
@@ -99,6 +101,7 @@ func (s *Sim) serveAPI(r *http.Request) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer a.limiter.release()
+	defer a.traffic.leave(false)
 	var resp response
 	switch status, fail := s.faults.shouldFail(s.rng); {
 	case fail:

@@ -42,6 +42,11 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("FailuresPerHour", func(t *testing.T) { t.Parallel(); testFailuresPerHour(t, open(t)) })
 	t.Run("DeliveryLatency", func(t *testing.T) { t.Parallel(); testDeliveryLatency(t, open(t)) })
 	t.Run("AccountPolls", func(t *testing.T) { t.Parallel(); testAccountPolls(t, open(t)) })
+	t.Run("PaceRate", func(t *testing.T) { t.Parallel(); testPaceRate(t, open(t)) })
+	t.Run("PaceRealClock", func(t *testing.T) { t.Parallel(); testPaceRealClock(t, open(t)) })
+	t.Run("PaceSlots", func(t *testing.T) { t.Parallel(); testPaceSlots(t, open(t)) })
+	t.Run("PaceLeases", func(t *testing.T) { t.Parallel(); testPaceLeases(t, open(t)) })
+	t.Run("PaceRefusalTakesNothing", func(t *testing.T) { t.Parallel(); testPaceRefusalTakesNothing(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued
