@@ -44,9 +44,15 @@ func benchmarks() []benchmark {
 				fs.DurationVar(&cfg.IntervalUnit, "interval-unit", time.Second, "what one interval unit means (a minute in production; 1s compresses time 60×)")
 				fs.DurationVar(&cfg.Duration, "duration", 0, "measured window after the warm-up (default two intervals)")
 				fs.IntVar(&cfg.Workers, "workers", 0, "job workers (default the server's)")
+				fs.DurationVar(&cfg.FetchInterval, "fetch-interval", 0, "how often idle workers look for due jobs (default the server's)")
 				fs.BoolVar(&cfg.Herd, "herd", false, "start every first poll at once (a bulk import without --first-poll-spread) instead of spreading them over one interval")
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
+					exe, err := os.Executable()
+					if err != nil {
+						return nil, err
+					}
+					cfg.Executable = exe // the simulator as a process: CPU per poll is pollhook's own
 					return bench.Polling(ctx, cfg)
 				}
 			}},

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,17 +109,34 @@ type rig struct {
 	svc    *instance.Service
 	engine *jobs.Engine
 	caller instance.Caller
-	sim    *sim.Sim
+	sim    *sim.Sim // nil when the simulator is a process (simProcess)
 	simURL string
+	simKey string
 	simSrv *http.Server
 	// requests counts requests to the simulator.
 	requests atomic.Int64
 	tmp      string
 }
 
+// countRequests counts the requests an upstream client sends.
+type countRequests struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (c countRequests) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(req)
+}
+
 // newRig opens dsn ("" for a temporary SQLite file) and an engine that
-// is not started yet.
+// is not started yet, with an Insightly simulator in this process.
 func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config) (*rig, error) {
+	return newRigOn(ctx, dsn, nil, simCfg, cfg)
+}
+
+// newRigOn is newRig polling ext, a simulator process, when set.
+func newRigOn(ctx context.Context, dsn string, ext *simProcess, simCfg sim.Config, cfg jobs.Config) (*rig, error) {
 	r := &rig{}
 	if cfg.OrgMaxJobs == 0 {
 		// Every instance of a bench belongs to one organization: the cap
@@ -139,26 +157,21 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 		r.close()
 		return nil, err
 	}
-	simCfg.RateLimit = -1
-	r.sim = sim.New(simCfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if ext != nil {
+		r.simURL, r.simKey = ext.base, ext.key
+	} else if err := r.serveSim(simCfg); err != nil {
 		r.close()
 		return nil, err
 	}
-	h := r.sim.Handler()
-	r.simSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
-		h.ServeHTTP(w, req)
-	})}
-	go r.simSrv.Serve(ln)
-	r.simURL = "http://" + ln.Addr().String() + "/v3.1"
 	// The simulator is on loopback: allowed as the operator's --allow-upstream would.
-	simAllowed, err := netguard.ParseAllowList(ln.Addr().String())
+	simAllowed, err := netguard.ParseAllowList(strings.TrimSuffix(strings.TrimPrefix(r.simURL, "http://"), "/v3.1"))
 	if err != nil {
 		r.close()
 		return nil, err
 	}
+	upstreams := insightly.Upstreams{Allow: simAllowed}
+	client := upstreams.Client(insightly.TimeoutDefault)
+	client.Transport = countRequests{next: client.Transport, n: &r.requests}
 	keys, _ := seal.Parse(seal.NewKey("k1"))
 	limits := insightly.NewLimits(1e6, 64)
 	if r.st.Dialect() == store.Postgres {
@@ -166,7 +179,7 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 		// database, one transaction per request (its cost is measured).
 		limits.Share(store.NewPace(r.st, 1e6, 1e6, 64, insightly.TimeoutDefault))
 	}
-	el := insightly.NewElement(insightly.Options{Upstreams: insightly.Upstreams{Allow: simAllowed}, Limits: limits})
+	el := insightly.NewElement(insightly.Options{Upstreams: upstreams, Limits: limits, HTTPClient: client})
 	r.svc = &instance.Service{Store: r.st, Elements: element.NewRegistry(el), Keys: keys, AllowPrivateCallbacks: true}
 	cfg.Store, cfg.Instances, cfg.AllowPrivateCallbacks = r.st, r.svc, true
 	if cfg.Logger == nil {
@@ -191,9 +204,23 @@ func newRig(ctx context.Context, dsn string, simCfg sim.Config, cfg jobs.Config)
 	return r, nil
 }
 
+// serveSim serves an in-process simulator on a loopback port.
+func (r *rig) serveSim(cfg sim.Config) error {
+	cfg.RateLimit = -1
+	r.sim = sim.New(cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	r.simSrv = &http.Server{Handler: r.sim.Handler()}
+	go r.simSrv.Serve(ln)
+	r.simURL, r.simKey = "http://"+ln.Addr().String()+"/v3.1", r.sim.APIKey()
+	return nil
+}
+
 // create makes an instance through the instance service, as the API does.
 func (r *rig) create(ctx context.Context, name, callback string, refresh int, pollers map[string]any) (*instance.View, error) {
-	cfg := map[string]any{"password": r.sim.APIKey(), "base.url": r.simURL, "event.notification.enabled": true,
+	cfg := map[string]any{"password": r.simKey, "base.url": r.simURL, "event.notification.enabled": true,
 		"event.poller.refresh_interval": refresh}
 	if pollers != nil {
 		cfg["event.poller.configuration"] = pollers

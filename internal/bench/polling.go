@@ -26,6 +26,11 @@ type PollingConfig struct {
 	IntervalUnit      time.Duration // what one unit means; default 1 s (compressed time; a minute in production)
 	Duration          time.Duration // measured, after one interval of warm-up; default two intervals
 	Workers           int           // job workers; default the engine's
+	FetchInterval     time.Duration // how often idle workers look for due jobs; default the engine's
+	// Executable, when set, is the pollhook binary that runs the
+	// simulator as a child process, so that this process's CPU time is
+	// pollhook's alone; otherwise the simulator runs in this process.
+	Executable string
 	// Herd starts every first poll at once, as a bulk import without
 	// --first-poll-spread does; by default they are spread over one
 	// interval, as instances created over time are.
@@ -45,10 +50,14 @@ type PollingResult struct {
 	LateP50, LateP99  time.Duration // from due to start
 	RequestsPerPoll   float64       // upstream requests per idle poll (1 is the target)
 	RSS               int64         // peak resident set of the process, bytes
-	DatabaseBytes     int64
-	Setup             time.Duration
-	Backlog           int // resources never polled when the warm-up ended (the schedule is beyond reach)
-	Herd              bool
+	// CPU time per poll in the window: this process (pollhook, and the
+	// simulator unless it ran as a process), the simulator process, and
+	// the local PostgreSQL's processes (0: not measured).
+	CPUPerPoll, SimCPUPerPoll, DatabaseCPUPerPoll time.Duration
+	DatabaseBytes                                 int64
+	Setup                                         time.Duration
+	Backlog                                       int // resources never polled when the warm-up ended (the schedule is beyond reach)
+	Herd                                          bool
 }
 
 // Polling measures polls of idle resources at scale.
@@ -87,7 +96,16 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	if cfg.Herd {
 		spread = 0
 	}
-	r, err := newRig(ctx, cfg.Database, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m, Workers: cfg.Workers, FirstPollSpread: spread})
+	var sp *simProcess
+	if cfg.Executable != "" {
+		var err error
+		if sp, err = startSim(ctx, simCommand{Executable: cfg.Executable, Records: 3, Seed: 1}); err != nil {
+			return nil, err
+		}
+		defer sp.stop()
+	}
+	r, err := newRigOn(ctx, cfg.Database, sp, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m,
+		Workers: cfg.Workers, FirstPollSpread: spread, FetchInterval: cfg.FetchInterval})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +174,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 		return nil, ctx.Err()
 	}
 	req0, polls0 := requests.Load(), okPolls(r, ctx)
+	cpu := startCPU(sp, res.Dialect)
 	on.Store(true)
 	select {
 	case <-time.After(cfg.Duration):
@@ -163,8 +182,13 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 		return nil, ctx.Err()
 	}
 	on.Store(false)
+	self, simCPU, dbCPU := cpu()
 	req1, polls1 := requests.Load(), okPolls(r, ctx)
 	res.Polls = int(polls1 - polls0)
+	if res.Polls > 0 {
+		n := time.Duration(res.Polls)
+		res.CPUPerPoll, res.SimCPUPerPoll, res.DatabaseCPUPerPoll = self/n, simCPU/n, dbCPU/n
+	}
 	res.Sustained = float64(res.Polls) / cfg.Duration.Seconds()
 	if res.Polls > 0 {
 		res.RequestsPerPoll = float64(req1-req0) / float64(res.Polls)
@@ -232,12 +256,60 @@ func (r *PollingResult) Format() string {
   sustained                   %8.1f polls/s  (%d polls measured)
   start delay                 p50 %s  p99 %s
   upstream requests per poll  %8.2f
-  peak RSS                    %8.0f MiB  (pollhook, the simulator and the bench in one process)
+  CPU per poll                %s
+  peak RSS                    %8.0f MiB  (pollhook and the bench%s)
   database                    %8.1f MiB
   setup                       %s to create the instances%s
 `, r.Dialect, r.InstanceResources, r.Interval, start, r.Offered, r.Sustained, r.Polls,
-		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll,
-		float64(r.RSS)/(1<<20), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second), backlog(r.Backlog))
+		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll, r.cpuLine(),
+		float64(r.RSS)/(1<<20), simInProcess(r.SimCPUPerPoll), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second), backlog(r.Backlog))
+}
+
+// startCPU starts counting CPU time: the returned function says how much
+// this process, the simulator process (if any) and the local
+// PostgreSQL (on PostgreSQL, if its processes are visible) used since.
+func startCPU(sp *simProcess, dialect string) func() (self, simulator, database time.Duration) {
+	simCPU := func() time.Duration {
+		if sp == nil {
+			return 0
+		}
+		return sp.cpu()
+	}
+	dbCPU := func() time.Duration {
+		if dialect != store.Postgres {
+			return 0
+		}
+		d, _ := postgresCPU()
+		return d
+	}
+	self0, sim0, db0 := procCPU("self"), simCPU(), dbCPU()
+	return func() (time.Duration, time.Duration, time.Duration) {
+		return procCPU("self") - self0, simCPU() - sim0, dbCPU() - db0
+	}
+}
+
+func (r *PollingResult) cpuLine() string {
+	line := fmt.Sprintf("%s pollhook", micros(r.CPUPerPoll))
+	if r.SimCPUPerPoll > 0 {
+		line += fmt.Sprintf(", %s the simulator", micros(r.SimCPUPerPoll))
+	} else {
+		line += " (with the simulator, in this process)"
+	}
+	if r.DatabaseCPUPerPoll > 0 {
+		line += fmt.Sprintf(", %s PostgreSQL", micros(r.DatabaseCPUPerPoll))
+	}
+	return line
+}
+
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+func simInProcess(simCPU time.Duration) string {
+	if simCPU > 0 {
+		return "; the simulator is a process of its own"
+	}
+	return " and the simulator, in one process"
 }
 
 func backlog(n int) string {

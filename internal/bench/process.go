@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// simProcess is `pollhook sim insightly` running as a child process.
+type simProcess struct {
+	cmd       *exec.Cmd
+	base, key string // the API root (…/v3.1) and the owner's API key
+	host      string // host:port
+	stderr    *bytes.Buffer
+	waitDone  chan struct{}
+	stopOnce  sync.Once
+}
+
+// simCommand is how to start a simulator process.
+type simCommand struct {
+	Executable string   // the pollhook binary (default this one)
+	Env        []string // added to its environment (tests)
+	Records    int      // per core object
+	Seed       uint64
+}
+
+// startSim starts the simulator, without rate limits or quota, and reads
+// where it listens and its key from what it prints (internal/app/sim.go).
+func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
+	exe := cfg.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(exe, "sim", "insightly", "--addr", "127.0.0.1:0", "--records", strconv.Itoa(cfg.Records),
+		"--seed", strconv.FormatUint(cfg.Seed, 10), "--rate-limit", "-1", "--daily-quota", "-1")
+	cmd.Env = append(os.Environ(), cfg.Env...)
+	sp := &simProcess{cmd: cmd, stderr: &bytes.Buffer{}, waitDone: make(chan struct{})}
+	cmd.Stderr = sp.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start the simulator: %w", err)
+	}
+	type found struct {
+		base, key string
+		err       error
+	}
+	ch := make(chan found, 1)
+	go func() {
+		var f found
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			switch {
+			case len(fields) >= 3 && fields[0] == "base" && fields[1] == "URL":
+				f.base = fields[2]
+			case len(fields) >= 3 && fields[0] == "API" && fields[1] == "key" && f.key == "":
+				f.key = fields[2]
+			}
+			if f.base != "" && f.key != "" {
+				break
+			}
+		}
+		if f.base == "" || f.key == "" {
+			f.err = fmt.Errorf("bench: the simulator printed no base URL and API key (%v)", sc.Err())
+		}
+		ch <- f
+		io.Copy(io.Discard, out)
+	}()
+	go func() { cmd.Wait(); close(sp.waitDone) }()
+	select {
+	case f := <-ch:
+		if f.err != nil {
+			sp.stop()
+			return nil, fmt.Errorf("%w: %s", f.err, sp.stderr.String())
+		}
+		sp.base, sp.key = f.base, f.key
+	case <-sp.waitDone:
+		return nil, fmt.Errorf("bench: the simulator exited: %s", sp.stderr.String())
+	case <-ctx.Done():
+		sp.stop()
+		return nil, ctx.Err()
+	}
+	u, err := url.Parse(sp.base)
+	if err != nil || u.Host == "" {
+		sp.stop()
+		return nil, fmt.Errorf("bench: the simulator's base URL %q: %v", sp.base, err)
+	}
+	sp.host = u.Host
+	return sp, nil
+}
+
+// rss is the simulator's peak RSS so far.
+func (sp *simProcess) rss() int64 {
+	return procStatus(strconv.Itoa(sp.cmd.Process.Pid), "VmHWM")
+}
+
+// cpu is the simulator's CPU time so far.
+func (sp *simProcess) cpu() time.Duration { return procCPU(strconv.Itoa(sp.cmd.Process.Pid)) }
+
+func (sp *simProcess) stop() {
+	sp.stopOnce.Do(func() {
+		sp.cmd.Process.Kill()
+		<-sp.waitDone
+	})
+}
+
+// procStatus reads a memory figure of /proc/<pid>/status ("self" for
+// this process), in bytes; 0 where there is no /proc.
+func procStatus(pid, field string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// procCPU is a process's user and system CPU time from /proc/<pid>/stat
+// (in USER_HZ ticks, 100 a second on Linux); 0 where there is no /proc.
+func procCPU(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses: utime
+	// and stime are the 12th and 13th of them.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+sys) * (time.Second / 100)
+}
+
+// postgresCPU is the CPU time of every process on this host named
+// postgres (the server and its backends, as far as /proc shows them): a
+// bench against a local PostgreSQL reads it before and after its window.
+// Backends that ended within the window are missed, so it errs low.
+func postgresCPU() (time.Duration, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	found := false
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		found = true
+		total += procCPU(strconv.Itoa(pid))
+	}
+	if !found {
+		return 0, errors.New("no postgres process on this host")
+	}
+	return total, nil
+}
