@@ -18,7 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"modernc.org/sqlite"
 )
 
 // Dialects.
@@ -62,10 +62,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// deadlock upgrading read locks; foreign keys are off by default.
 		conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		var err error
-		if db, err = sql.Open("sqlite", conn); err != nil {
+		connector, err := sqlite.NewConnector(conn)
+		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
+		db = sql.OpenDB(stmtCacheConnector{connector})
 		// Writers serialize in SQLite anyway; a small pool keeps readers
 		// concurrent without piling up writers on the busy timeout.
 		db.SetMaxOpenConns(8)
