@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/pollhook/pollhook/internal/fair"
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/metrics"
-	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
@@ -34,7 +32,8 @@ type Service struct {
 	// daily quota left to the customer's other apps (see Pace).
 	QuotaReserve float64
 
-	loads sync.Map // account → accountLoad, read by Check (cachedLoad)
+	loads   sync.Map // account → accountLoad, read by Check (cachedLoad)
+	configs compiledCache
 }
 
 func (s *Service) log() *slog.Logger {
@@ -276,25 +275,11 @@ func (s *Service) recordQuota(ctx context.Context, inst *store.Instance, t Targe
 	s.Store.SetAccountQuota(ctx, store.Quota{Account: inst.Account, Limit: limit, Remaining: remaining, UpdatedAt: now, Offset: offset})
 }
 
-// compiled is one resource's poller configuration, compiled.
-func compiled(inst *store.Instance, resource string) (*pollconfig.Compiled, error) {
-	raw, _ := inst.ConfigValue(instance.KeyPollerConfig)
-	pc, err := pollconfig.Parse([]byte(raw), nil)
-	if err != nil {
-		return nil, err
-	}
-	r, ok := pc.Resources[resource]
-	if !ok {
-		return nil, errors.New("resource " + strconv.Quote(resource) + " is not in the poller configuration")
-	}
-	return r.Compile()
-}
-
 // Target prepares a poll of one resource of an instance: its compiled
 // configuration, a connection to its upstream, and where its
 // notifications go.
 func (s *Service) Target(inst *store.Instance, resource string) (Target, error) {
-	c, err := compiled(inst, resource)
+	c, err := s.configs.get(inst, resource)
 	if err != nil {
 		return Target{}, err
 	}
