@@ -2,14 +2,11 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/pollhook/pollhook/internal/instance"
 	"github.com/pollhook/pollhook/internal/jobs"
@@ -105,7 +102,7 @@ func Reconcile(ctx context.Context, cfg ReconcileConfig) (*ReconcileResult, erro
 		return res, nil
 	}
 	progress("healthy pass, as before issue 21")
-	healthy, err := measurePass(st, func() (int, error) { return reconcileBefore(ctx, st, e.Client()) })
+	healthy, err := measurePass(st, func() (int, error) { return reconcileBefore(ctx, st, e) })
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +180,8 @@ func loseJobs(ctx context.Context, st *store.Store, n int) error {
 // only to measure against: every poll, a transaction each, its unique job
 // inserted (a no-op when it exists) and its job id written; then a
 // delivery job for every callback with notifications to send.
-func reconcileBefore(ctx context.Context, st *store.Store, client *river.Client[*sql.Tx]) (recreated int, err error) {
+func reconcileBefore(ctx context.Context, st *store.Store, e *jobs.Engine) (recreated int, err error) {
+	client := e.Client()
 	if _, err := st.InstancesWithLongConfigValue(ctx, instance.KeyRefreshInterval, len(strconv.Itoa(instance.MaxRefreshInterval))-1); err != nil {
 		return 0, err
 	}
