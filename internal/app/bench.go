@@ -56,6 +56,17 @@ func benchmarks() []benchmark {
 					return bench.Polling(ctx, cfg)
 				}
 			}},
+		{"reconcile", "one reconcile pass over many polls: statements, transactions and wall time, healthy and with jobs lost",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.ReconcileConfig
+				fs.IntVar(&cfg.InstanceResources, "instance-resources", 100000, "polls (instances × 4)")
+				fs.IntVar(&cfg.Lost, "lost", 1000, "poll jobs deleted behind the engine's back before the repair pass")
+				fs.BoolVar(&cfg.Before, "before", true, "also run a healthy pass as it was before issue 21 (a transaction per poll), to compare")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.Reconcile(ctx, cfg)
+				}
+			}},
 		{"change", "change-to-callback latency with the simulator churning, against the interval",
 			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
 				var cfg bench.ChangeConfig

@@ -129,3 +129,15 @@ func TestBackfillBenchRuns(t *testing.T) {
 		t.Errorf("memory: %+v", res)
 	}
 }
+
+func TestReconcileBenchRuns(t *testing.T) {
+	// Not parallel, as the state bench.
+	res, err := Reconcile(context.Background(), ReconcileConfig{InstanceResources: 400, Lost: 10, Before: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Restore.Recreated != 400 || res.Healthy.Recreated != 0 || res.Healthy.Transactions != 0 ||
+		res.Repair.Recreated != 10 || res.Repair.Transactions != 1 || res.HealthyBefore.Transactions != 400 {
+		t.Errorf("result: %+v, before %+v", res, res.HealthyBefore)
+	}
+}

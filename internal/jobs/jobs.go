@@ -118,7 +118,8 @@ type Engine struct {
 	outbox   *delivery.Outbox
 	orgs     *fair.Orgs
 
-	wakePage int // WakeAll's page; 0 means wakePageDefault (tests lower it)
+	wakePage           int // WakeAll's page; 0 means wakePageDefault (tests lower it)
+	reconcileBatchSize int // jobs per reconcile transaction; 0 means reconcileBatchDefault (tests lower it)
 }
 
 const wakePageDefault = 1000

@@ -1,8 +1,11 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -99,47 +102,141 @@ type reconcileWorker struct {
 	e *Engine
 }
 
-// Work gives every poll a live job, and every callback with notifications
-// to send a delivery job: a job lost to an operator's cleanup, a bug, or a
-// database copied without the engine's tables is recreated within one
-// reconcile interval. Orphaned jobs need no repair: they cancel themselves.
+// Work runs one reconcile pass and says what it repaired.
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
-	if err := w.e.retimeUnboundedIntervals(ctx); err != nil {
-		w.e.log.Warn("reconcile: re-timing polls of out-of-bound refresh intervals", "err", err)
-	}
-	polls, err := w.e.cfg.Store.AllPolls(ctx)
+	r, err := w.e.Reconcile(ctx)
 	if err != nil {
 		return err
 	}
-	for _, p := range polls {
-		err := w.e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
-			res, err := w.e.client.InsertTx(ctx, tx.SQL(), PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}, nil)
-			if err != nil {
-				return err
-			}
-			if !res.UniqueSkippedAsDuplicate {
-				w.e.log.Info("reconcile: recreated a missing poll job", "instance", p.InstanceID, "resource", p.Resource)
-			}
-			return tx.SetPollJob(ctx, p.InstanceID, p.Resource, res.Job.ID)
+	level := slog.LevelDebug
+	if r != (Repaired{}) {
+		level = slog.LevelInfo
+	}
+	w.e.log.Log(ctx, level, "reconcile: repaired schedules", "poll_jobs_recreated", r.PollJobs,
+		"polls_relinked", r.PollLinks, "delivery_jobs_recreated", r.DeliverJobs)
+	return nil
+}
+
+// Repaired is what a reconcile pass repaired.
+type Repaired struct {
+	PollJobs    int // poll jobs inserted
+	PollLinks   int // polls whose recorded job changed: to a new job, or to a live one they had lost track of
+	DeliverJobs int // delivery jobs inserted
+}
+
+// reconcileBatchDefault is how many jobs one reconcile transaction
+// inserts: large enough that repairing every poll of a database restored
+// without the engine's tables takes few transactions, small enough that
+// none holds SQLite's write lock for long.
+const reconcileBatchDefault = 500
+
+// Reconcile gives every poll a live job, and every callback with
+// notifications to send a delivery job: a job lost to an operator's
+// cleanup, a bug, or a database copied without the engine's tables is
+// recreated within one reconcile interval. Orphaned jobs need no repair:
+// they cancel themselves. It runs every few minutes over every poll, so
+// it first asks the store, in one query each, which polls and callbacks
+// lack a live job, and touches only those, in batches: when all is well
+// a pass costs a few statements and no transaction, however many polls
+// there are.
+func (e *Engine) Reconcile(ctx context.Context) (Repaired, error) {
+	if err := e.retimeUnboundedIntervals(ctx); err != nil {
+		e.log.Warn("reconcile: re-timing polls of out-of-bound refresh intervals", "err", err)
+	}
+	var r Repaired
+	var err error
+	if r.PollJobs, r.PollLinks, err = e.repairPollJobs(ctx); err != nil {
+		return r, err
+	}
+	r.DeliverJobs, err = e.repairDeliverJobs(ctx)
+	return r, err
+}
+
+func (e *Engine) reconcileBatch() int { return cmp.Or(e.reconcileBatchSize, reconcileBatchDefault) }
+
+// repairPollJobs gives the polls without a live job one, a batch per
+// transaction. A poll whose job exists after all (inserted since the
+// query, or recorded wrongly) gets that job's id: River's uniqueness
+// returns it instead of inserting another.
+func (e *Engine) repairPollJobs(ctx context.Context) (inserted, relinked int, err error) {
+	polls, err := e.cfg.Store.PollsWithoutLiveJob(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for batch := range slices.Chunk(polls, e.reconcileBatch()) {
+		err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+			n, m, err := e.insertPollJobs(ctx, tx, batch)
+			inserted, relinked = inserted+n, relinked+m
+			return err
 		})
 		if err != nil {
-			return err
+			return inserted, relinked, err
 		}
 	}
-	callbacks, err := w.e.cfg.Store.CallbacksWithPending(ctx)
+	return inserted, relinked, nil
+}
+
+// insertPollJobs inserts the polls' jobs in one statement and records
+// each poll's job where it changed.
+func (e *Engine) insertPollJobs(ctx context.Context, tx *store.Tx, polls []store.PollJob) (inserted, relinked int, err error) {
+	params := make([]river.InsertManyParams, len(polls))
+	for i, p := range polls {
+		params[i] = river.InsertManyParams{Args: PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}}
+	}
+	results, err := e.client.InsertManyTx(ctx, tx.SQL(), params)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	for _, id := range callbacks {
-		res, err := w.e.client.Insert(ctx, DeliverArgs{CallbackID: id}, nil)
-		if err != nil {
-			return err
+	// Results are matched by their arguments: the order of rows an
+	// INSERT returns is not promised.
+	jobs := make(map[PollArgs]int64, len(results))
+	for _, res := range results {
+		var a PollArgs
+		if err := json.Unmarshal(res.Job.EncodedArgs, &a); err != nil {
+			return 0, 0, err
 		}
+		jobs[a] = res.Job.ID
 		if !res.UniqueSkippedAsDuplicate {
-			w.e.log.Info("reconcile: recreated a missing delivery job", "callback", id)
+			inserted++
 		}
 	}
-	return nil
+	for _, p := range polls {
+		if id := jobs[PollArgs{InstanceID: p.InstanceID, Resource: p.Resource}]; id != p.JobID {
+			if err := tx.SetPollJob(ctx, p.InstanceID, p.Resource, id); err != nil {
+				return 0, 0, err
+			}
+			relinked++
+		}
+	}
+	return inserted, relinked, nil
+}
+
+// repairDeliverJobs gives the callbacks with notifications to send and no
+// live delivery job one, a batch per transaction.
+func (e *Engine) repairDeliverJobs(ctx context.Context) (inserted int, err error) {
+	callbacks, err := e.cfg.Store.CallbacksWithoutLiveDelivery(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for batch := range slices.Chunk(callbacks, e.reconcileBatch()) {
+		err := e.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+			params := make([]river.InsertManyParams, len(batch))
+			for i, id := range batch {
+				params[i] = river.InsertManyParams{Args: DeliverArgs{CallbackID: id}}
+			}
+			results, err := e.client.InsertManyTx(ctx, tx.SQL(), params)
+			for _, res := range results {
+				if !res.UniqueSkippedAsDuplicate {
+					inserted++
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return inserted, err
+		}
+	}
+	return inserted, nil
 }
 
 // retimeUnboundedIntervals gives the clamped interval to the polls of

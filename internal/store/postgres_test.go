@@ -43,3 +43,20 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// The counting wrapper keeps pgx's own argument handling
+// (NamedValueChecker): a Go slice binds to a PostgreSQL array, which
+// database/sql's default conversion rejects.
+func TestPostgresCountingKeepsPgxArguments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := store.Open(ctx, testdb.FreshSchema(t, testdb.PostgresURL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.DB().QueryRowContext(ctx, `SELECT cardinality($1::bigint[])`, []int64{1, 2, 3}).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("a []int64 argument: %d, %v", n, err)
+	}
+}

@@ -236,3 +236,7 @@ func (r *releasingRows) ColumnTypeDatabaseTypeName(i int) string {
 	}
 	return ""
 }
+
+// Unwrap is the driver's connection, for those that look through
+// wrappers (modernc's sqlite.Limit).
+func (c *stmtCacheConn) Unwrap() driver.Conn { return c.Conn }

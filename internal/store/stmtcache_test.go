@@ -24,7 +24,7 @@ func (c preparesCounted) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return countingConn{conn.(sqliteConn), c.n}, nil
+	return preparesConn{conn.(sqliteConn), c.n}, nil
 }
 
 // sqliteConn is what the cache uses of modernc's connection.
@@ -34,12 +34,12 @@ type sqliteConn interface {
 	driver.ConnBeginTx
 }
 
-type countingConn struct {
+type preparesConn struct {
 	sqliteConn
 	n *atomic.Int64
 }
 
-func (c countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+func (c preparesConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	c.n.Add(1)
 	return c.sqliteConn.PrepareContext(ctx, query)
 }

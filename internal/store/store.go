@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 )
 
@@ -37,13 +38,14 @@ var (
 type Store struct {
 	queries
 	db          *sql.DB
+	counter     *counter     // statements and transactions on db (Counts)
 	stateWrites atomic.Int64 // per-record states written (StateWritten)
 }
 
 // Open connects to dsn and brings its schema up to date. dsn is
 // "sqlite:<path>" or a postgres:// URL.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	var db *sql.DB
+	var connector driver.Connector
 	var d dialect
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
@@ -62,21 +64,29 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// deadlock upgrading read locks; foreign keys are off by default.
 		conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		connector, err := sqlite.NewConnector(conn)
+		c, err := sqlite.NewConnector(conn)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
-		db = sql.OpenDB(stmtCacheConnector{connector})
+		connector, d = stmtCacheConnector{c}, dialect{name: SQLite}
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		var err error
+		// What sql.Open("pgx", dsn) does, keeping the connector to wrap.
+		if connector, err = stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		d = dialect{name: Postgres}
+	default:
+		return nil, fmt.Errorf("store: database %q is neither sqlite:<path> nor a postgres:// URL", redact(dsn))
+	}
+	n := new(counter)
+	db := sql.OpenDB(countingConnector{Connector: connector, n: n})
+	if d.name == SQLite {
 		// Writers serialize in SQLite anyway; a small pool keeps readers
 		// concurrent without piling up writers on the busy timeout.
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
-		d = dialect{name: SQLite}
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		var err error
-		if db, err = sql.Open("pgx", dsn); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
+	} else {
 		// database/sql keeps only 2 idle connections unless told: every
 		// other one was closed after use and opened again for the next
 		// query (a PostgreSQL backend forked, statements prepared again),
@@ -84,15 +94,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		d = dialect{name: Postgres}
-	default:
-		return nil, fmt.Errorf("store: database %q is neither sqlite:<path> nor a postgres:// URL", redact(dsn))
 	}
 	if err := ping(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", redact(dsn), err)
 	}
-	s := &Store{queries: queries{ex: db, d: d}, db: db}
+	s := &Store{queries: queries{ex: db, d: d}, db: db, counter: n}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("PaceSlots", func(t *testing.T) { t.Parallel(); testPaceSlots(t, open(t)) })
 	t.Run("PaceLeases", func(t *testing.T) { t.Parallel(); testPaceLeases(t, open(t)) })
 	t.Run("PaceRefusalTakesNothing", func(t *testing.T) { t.Parallel(); testPaceRefusalTakesNothing(t, open(t)) })
+	t.Run("Counts", func(t *testing.T) { t.Parallel(); testCounts(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued
@@ -482,4 +483,66 @@ func testMigrations(t *testing.T, s *store.Store) {
 	if err != nil || v < 1 {
 		t.Errorf("schema version %d, %v", v, err)
 	}
+}
+
+// The store counts every statement and transaction on its pool, its own
+// and those run on DB() (River's): prepared statements' runs included,
+// rolled-back transactions too.
+func testCounts(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	seed(t, s, "acme")
+	expect := func(step string, before store.Counts, want store.Counts) {
+		t.Helper()
+		if got := s.Counts().Sub(before); got != want {
+			t.Errorf("%s: counted %+v, want %+v", step, got, want)
+		}
+	}
+	before := s.Counts()
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.SQL().ExecContext(ctx, s.Rebind(`UPDATE organizations SET name = name WHERE id = ?`), -1); err != nil {
+			return err
+		}
+		var n int
+		return tx.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM organizations`).Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect("a transaction of two statements", before, store.Counts{Statements: 2, Transactions: 1})
+
+	before = s.Counts()
+	boom := errors.New("boom")
+	if err := s.InTx(ctx, func(tx *store.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	expect("a rolled-back transaction", before, store.Counts{Transactions: 1})
+
+	before = s.Counts()
+	stmt, err := s.DB().PrepareContext(ctx, s.Rebind(`SELECT COUNT(*) FROM organizations WHERE id > ?`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for i := range 3 {
+		var n int
+		if err := stmt.QueryRowContext(ctx, i).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect("three runs of a prepared statement", before, store.Counts{Statements: 3})
+
+	// Counting is atomic: statements from many goroutines all count.
+	before = s.Counts()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				if _, err := s.CountOrganizations(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	expect("80 concurrent statements", before, store.Counts{Statements: 80})
 }
