@@ -54,10 +54,13 @@ type PollingResult struct {
 	// simulator unless it ran as a process), the simulator process, and
 	// the local PostgreSQL's processes (0: not measured).
 	CPUPerPoll, SimCPUPerPoll, DatabaseCPUPerPoll time.Duration
-	DatabaseBytes                                 int64
-	Setup                                         time.Duration
-	Backlog                                       int // resources never polled when the warm-up ended (the schedule is beyond reach)
-	Herd                                          bool
+	// Statements and transactions per poll in the window, pollhook's and
+	// River's (they share the pool), the bench's own few included.
+	StatementsPerPoll, TransactionsPerPoll float64
+	DatabaseBytes                          int64
+	Setup                                  time.Duration
+	Backlog                                int // resources never polled when the warm-up ended (the schedule is beyond reach)
+	Herd                                   bool
 }
 
 // Polling measures polls of idle resources at scale.
@@ -174,6 +177,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 		return nil, ctx.Err()
 	}
 	req0, polls0 := requests.Load(), okPolls(r, ctx)
+	sql0 := r.st.Counts()
 	cpu := startCPU(sp, res.Dialect)
 	on.Store(true)
 	select {
@@ -183,11 +187,14 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	}
 	on.Store(false)
 	self, simCPU, dbCPU := cpu()
+	sql := r.st.Counts().Sub(sql0)
 	req1, polls1 := requests.Load(), okPolls(r, ctx)
 	res.Polls = int(polls1 - polls0)
 	if res.Polls > 0 {
 		n := time.Duration(res.Polls)
 		res.CPUPerPoll, res.SimCPUPerPoll, res.DatabaseCPUPerPoll = self/n, simCPU/n, dbCPU/n
+		res.StatementsPerPoll = float64(sql.Statements) / float64(res.Polls)
+		res.TransactionsPerPoll = float64(sql.Transactions) / float64(res.Polls)
 	}
 	res.Sustained = float64(res.Polls) / cfg.Duration.Seconds()
 	if res.Polls > 0 {
@@ -257,11 +264,12 @@ func (r *PollingResult) Format() string {
   start delay                 p50 %s  p99 %s
   upstream requests per poll  %8.2f
   CPU per poll                %s
+  SQL per poll                %.1f statements, %.2f transactions (pollhook's and River's)
   peak RSS                    %8.0f MiB  (pollhook and the bench%s)
   database                    %8.1f MiB
   setup                       %s to create the instances%s
 `, r.Dialect, r.InstanceResources, r.Interval, start, r.Offered, r.Sustained, r.Polls,
-		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll, r.cpuLine(),
+		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll, r.cpuLine(), r.StatementsPerPoll, r.TransactionsPerPoll,
 		float64(r.RSS)/(1<<20), simInProcess(r.SimCPUPerPoll), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second), backlog(r.Backlog))
 }
 
