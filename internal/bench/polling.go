@@ -99,6 +99,13 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	if cfg.Herd {
 		spread = 0
 	}
+	app := "pollhook-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if strings.HasPrefix(cfg.Database, "postgres") {
+		var err error
+		if cfg.Database, err = tagDSN(cfg.Database, app); err != nil {
+			return nil, err
+		}
+	}
 	var sp *simProcess
 	if cfg.Executable != "" {
 		var err error
@@ -178,7 +185,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	}
 	req0, polls0 := requests.Load(), okPolls(r, ctx)
 	sql0 := r.st.Counts()
-	cpu := startCPU(sp, res.Dialect)
+	cpu := startCPU(ctx, sp, r.st, app)
 	on.Store(true)
 	select {
 	case <-time.After(cfg.Duration):
@@ -274,25 +281,25 @@ func (r *PollingResult) Format() string {
 }
 
 // startCPU starts counting CPU time: the returned function says how much
-// this process, the simulator process (if any) and the local
-// PostgreSQL (on PostgreSQL, if its processes are visible) used since.
-func startCPU(sp *simProcess, dialect string) func() (self, simulator, database time.Duration) {
+// this process, the simulator process (if any) and, on PostgreSQL, this
+// pool's backends (app: their application_name; when this host shows
+// them) used since.
+func startCPU(ctx context.Context, sp *simProcess, st *store.Store, app string) func() (self, simulator, database time.Duration) {
 	simCPU := func() time.Duration {
 		if sp == nil {
 			return 0
 		}
 		return sp.cpu()
 	}
-	dbCPU := func() time.Duration {
-		if dialect != store.Postgres {
-			return 0
+	backends := func() map[int]time.Duration {
+		if st.Dialect() != store.Postgres {
+			return nil
 		}
-		d, _ := postgresCPU()
-		return d
+		return backendsCPU(ctx, st.DB(), app)
 	}
-	self0, sim0, db0 := procCPU("self"), simCPU(), dbCPU()
+	self0, sim0, db0 := procCPU("self"), simCPU(), backends()
 	return func() (time.Duration, time.Duration, time.Duration) {
-		return procCPU("self") - self0, simCPU() - sim0, dbCPU() - db0
+		return procCPU("self") - self0, simCPU() - sim0, backendsCPUSince(db0, backends())
 	}
 }
 
@@ -304,7 +311,7 @@ func (r *PollingResult) cpuLine() string {
 		line += " (with the simulator, in this process)"
 	}
 	if r.DatabaseCPUPerPoll > 0 {
-		line += fmt.Sprintf(", %s PostgreSQL", micros(r.DatabaseCPUPerPoll))
+		line += fmt.Sprintf(", %s PostgreSQL (its backends serving this process)", micros(r.DatabaseCPUPerPoll))
 	}
 	return line
 }

@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,31 +158,44 @@ func procCPU(pid string) time.Duration {
 	return time.Duration(user+sys) * (time.Second / 100)
 }
 
-// postgresCPU is the CPU time of every process on this host named
-// postgres (the server and its backends, as far as /proc shows them): a
-// bench against a local PostgreSQL reads it before and after its window.
-// Backends that ended within the window are missed, so it errs low.
-func postgresCPU() (time.Duration, error) {
-	entries, err := os.ReadDir("/proc")
+// backendsCPU is the CPU time so far of this pool's PostgreSQL backends,
+// by process id: those whose application_name is app (the bench tags its
+// DSN), as /proc on this host shows them.
+func backendsCPU(ctx context.Context, db *sql.DB, app string) map[int]time.Duration {
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
 	if err != nil {
-		return 0, err
+		return nil
 	}
-	var total time.Duration
-	found := false
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	defer rows.Close()
+	out := map[int]time.Duration{}
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			out[pid] = procCPU(strconv.Itoa(pid))
 		}
-		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
-			continue
-		}
-		found = true
-		total += procCPU(strconv.Itoa(pid))
 	}
-	if !found {
-		return 0, errors.New("no postgres process on this host")
+	return out
+}
+
+// backendsCPUSince is what the backends used between two readings: a
+// backend that ended in between is missed, so it errs low.
+func backendsCPUSince(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, cpu := range after {
+		d += cpu - before[pid]
 	}
-	return total, nil
+	return d
+}
+
+// tagDSN gives a PostgreSQL URL an application_name, to find its
+// backends by.
+func tagDSN(dsn, app string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
