@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -45,12 +46,35 @@ func (s *Store) TakePace(ctx context.Context, r PaceRequest) (slot int, wait tim
 	if r.Rate <= 0 || r.Burst < 1 || r.Slots < 1 || r.Hold <= 0 {
 		return 0, 0, false, fmt.Errorf("store: pace of %s: rate, burst, slots and hold must be positive", r.Account)
 	}
+	if s.d.name == Postgres {
+		return s.takePaceAtOnce(ctx, r)
+	}
 	err = s.InTx(ctx, func(tx *Tx) error {
 		var err error
 		slot, wait, ok, err = tx.takePace(ctx, r)
 		return err
 	})
 	return slot, wait, ok, err
+}
+
+// takePaceAtOnce is TakePace on PostgreSQL: the same rules in one
+// statement (the take_upstream_pace function, migration 0017), whose
+// implicit transaction holds the account's row for no round trip.
+func (s *Store) takePaceAtOnce(ctx context.Context, r PaceRequest) (slot int, wait time.Duration, ok bool, err error) {
+	// Whole microseconds, rounded up: a shorter interval would let the
+	// pace run a little fast.
+	intervalUs := int64(math.Ceil(1e6 / r.Rate))
+	var now any
+	if !r.Now.IsZero() {
+		now = r.Now.UTC()
+	}
+	var waitUs int64
+	err = s.row(ctx, `SELECT taken_slot, wait_us, ok FROM take_upstream_pace(?, ?, ?, ?, ?, ?, ?)`,
+		r.Account, intervalUs, r.Burst, r.Slots, r.Holder, r.Hold.Microseconds(), now).Scan(&slot, &waitUs, &ok)
+	if err != nil {
+		return 0, 0, false, s.d.wrap(err)
+	}
+	return slot, time.Duration(waitUs) * time.Microsecond, ok, nil
 }
 
 func (q queries) takePace(ctx context.Context, r PaceRequest) (slot int, wait time.Duration, ok bool, err error) {
