@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pollhook/pollhook/internal/client"
 	sim "github.com/pollhook/pollhook/internal/sim/insightly"
@@ -119,6 +120,26 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	if from, to := snapshots("sqlite:"+filepath.Join(dir, "pollhook.db")), snapshots(pg); from < 5 || to != from {
 		t.Errorf("record snapshots: %d in the source, %d copied", from, to)
 	}
+	// The delivered notification's first-try success, kept on its row,
+	// and the waiting one's refused attempt, an attempts row, are both
+	// copied, under the same ids.
+	from, to := histories(t, "sqlite:"+filepath.Join(dir, "pollhook.db"), inst.ID), histories(t, pg, inst.ID)
+	if len(from) != 2 || fmt.Sprint(from) != fmt.Sprint(to) {
+		t.Errorf("attempts: %v in the source, %v copied", from, to)
+	}
+	var inline, rows int
+	for _, as := range from {
+		for _, a := range as {
+			if a.ID < 0 && a.StatusCode == 200 {
+				inline++
+			} else if a.ID > 0 && a.StatusCode == 503 {
+				rows++
+			}
+		}
+	}
+	if inline != 1 || rows != 1 {
+		t.Errorf("attempts in the source: %v; want one first-try success and one refusal", from)
+	}
 	errOut.Reset()
 	if code := Run(ctx, args, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), "already holds pollhook data") {
 		t.Errorf("a second copy: exit %d %s", code, errOut.String())
@@ -155,4 +176,37 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	if strings.Join(counts, ",") != "1,1,1,1" {
 		t.Errorf("events per notification: %v", counts)
 	}
+}
+
+// histories lists the attempts of an instance's notifications in the
+// database at dsn, by notification id, times to the microsecond (what
+// PostgreSQL keeps).
+func histories(t *testing.T, dsn string, instanceID int64) map[string][]store.Attempt {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in, err := st.InstanceByID(ctx, instanceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := st.Notifications(ctx, in.OrgID, store.NotificationFilter{InstanceID: instanceID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]store.Attempt{}
+	for _, n := range ns {
+		as, err := st.Attempts(ctx, n.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range as {
+			as[i].At = as[i].At.UTC().Truncate(time.Microsecond)
+		}
+		out[n.ID] = as
+	}
+	return out
 }

@@ -121,6 +121,18 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		t.Errorf("the replay differs")
 	}
 	hook.mu.Unlock()
+	// Delivered at the first try, then replayed: both attempts, in order.
+	eventually(t, "the replay's attempt", func() bool {
+		resp, out = h.call("GET", "/notifications/"+nid+"/attempts", h.platform(), nil)
+		attempts = nil
+		json.Unmarshal(out, &attempts)
+		return resp.StatusCode == 200 && len(attempts) == 2
+	})
+	var listed []struct{ At string }
+	json.Unmarshal(out, &listed)
+	if attempts[0].StatusCode != 200 || attempts[1].StatusCode != 200 || len(listed) != 2 || listed[0].At > listed[1].At {
+		t.Errorf("attempts after the replay: %s", out)
+	}
 	resp, out = h.call("GET", "/notifications/"+nid, eve.header(), nil)
 	want(t, resp, out, 404, "no such notification")
 

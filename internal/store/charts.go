@@ -14,7 +14,8 @@ import (
 // [since, until). Hours without data are absent from the results; the
 // chart fills them. Every query is bounded by its range through an index
 // (migration 0011): events by (org_id, created_at) or (instance_id,
-// created_at), attempts by at.
+// created_at), attempts by at, first-try successes by
+// (org_id, first_attempt_at) (migration 0018).
 
 // HourCount is a count in one hour, of one type: an event type (CREATED,
 // UPDATED, DELETED) or a kind of failure (FailureNoResponse, ...).
@@ -76,19 +77,34 @@ func (d dialect) eventsPerHour(orgID, instanceID int64, since, until time.Time) 
 	return query + ` GROUP BY 1, 2 ORDER BY 1, 2`, args
 }
 
-// attemptsOf is the FROM and WHERE of the attempts of an organization
-// (or one instance) made in [since, until), with their arguments. The
-// range is read through attempts_at and each attempt's notification by
-// its key: never the other way round, which would read all of an
-// instance's notifications (notifications_instance) whatever the range.
-// SQLite joins a CROSS JOIN in the order written; the unary plus keeps
-// either database from reaching the notifications by instance_id.
+// attemptsOf is the FROM of the attempts of an organization (or one
+// instance) made in [since, until), as a table a (at, status_code,
+// latency_ms, error), with its arguments: the attempts rows, and the
+// first-try successes kept on their notifications' rows (RecordAttempts),
+// which are most deliveries. The rows' range is read through attempts_at
+// and each attempt's notification by its key: never the other way round,
+// which would read all of an instance's notifications
+// (notifications_instance) whatever the range. The inline attempts' range
+// is read through notifications_first_attempt. SQLite joins a CROSS JOIN
+// in the order written; the unary plus keeps either database from
+// reaching the notifications by instance_id.
 func attemptsOf(orgID, instanceID int64, since, until time.Time) (string, []any) {
-	query := ` FROM attempts a CROSS JOIN notifications n
-		WHERE n.seq = a.notification_id AND a.at >= ? AND a.at < ? AND n.org_id = ?`
+	instance := ""
+	if instanceID != 0 {
+		instance = ` AND +n.instance_id = ?`
+	}
+	query := ` FROM (SELECT a.at AS at, a.status_code AS status_code, a.latency_ms AS latency_ms, a.error AS error
+			FROM attempts a CROSS JOIN notifications n
+			WHERE n.seq = a.notification_id AND a.at >= ? AND a.at < ? AND n.org_id = ?` + instance + `
+		UNION ALL
+		SELECT n.first_attempt_at, n.first_status_code, n.first_latency_ms, '' FROM notifications n
+			WHERE n.org_id = ? AND n.first_attempt_at >= ? AND n.first_attempt_at < ?` + instance + `) AS a`
 	args := []any{since.UTC(), until.UTC(), orgID}
 	if instanceID != 0 {
-		query += ` AND +n.instance_id = ?`
+		args = append(args, instanceID)
+	}
+	args = append(args, orgID, since.UTC(), until.UTC())
+	if instanceID != 0 {
 		args = append(args, instanceID)
 	}
 	return query, args
@@ -113,7 +129,7 @@ func (d dialect) failuresPerHour(orgID, instanceID int64, since, until time.Time
 			WHEN a.status_code BETWEEN 400 AND 499 THEN '` + Failure4xx + `'
 			WHEN a.status_code BETWEEN 500 AND 599 THEN '` + Failure5xx + `'
 			ELSE '` + FailureOther + `' END AS kind,
-		COUNT(*)` + from + ` AND NOT ` + attemptOK + ` GROUP BY 1, 2 ORDER BY 1, 2`
+		COUNT(*)` + from + ` WHERE NOT ` + attemptOK + ` GROUP BY 1, 2 ORDER BY 1, 2`
 	return query, args
 }
 
@@ -247,7 +263,7 @@ func (q queries) DeliveryLatency(ctx context.Context, orgID, instanceID int64, s
 func (d dialect) deliveryLatency(orgID, instanceID int64, since, until time.Time) (string, []any) {
 	from, args := attemptsOf(orgID, instanceID, since, until)
 	return `SELECT ` + d.hour("a.at") + ` AS h, ` + bucketSQL + ` AS bucket,
-		COUNT(*), MIN(a.latency_ms), MAX(a.latency_ms)` + from + ` AND ` + attemptOK + `
+		COUNT(*), MIN(a.latency_ms), MAX(a.latency_ms)` + from + ` WHERE ` + attemptOK + `
 		GROUP BY 1, 2 ORDER BY 1, 2`, args
 }
 

@@ -213,79 +213,31 @@ type AttemptResult struct {
 // read one's). A row changed since keeps the status it was changed to and
 // counts the attempt; the notification's events are marked NOTIFIED when
 // it is written delivered.
+//
+// A first-try success (firstTry) that passes the version check is
+// written on the notification's row itself, in the statement that marks
+// it delivered, and adds no attempts row: it is most deliveries, and the
+// attempts row with its three index entries was most of the database's
+// work per delivery (docs/BENCHMARKS.md). Every other attempt is an
+// attempts row. Attempts lists both.
 func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error {
 	if len(results) == 0 {
 		return nil
 	}
-	cast := func(typ string) string {
-		if t.d.name == Postgres {
-			return "?::" + typ
-		}
-		return "?"
-	}
-	var b strings.Builder
-	args := make([]any, 0, len(results)*6)
-	b.WriteString(`INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response) VALUES `)
-	for i, r := range results {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?)")
-		a := r.Attempt
-		args = append(args, r.Notification.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
-	}
-	if _, err := t.exec(ctx, b.String(), args...); err != nil {
-		return err
-	}
 	at := now()
 	changed := map[int64]bool{}
 	for _, status := range []string{NotificationDelivered, NotificationRetry} {
-		b.Reset()
-		args = args[:0]
-		var deliveredAt any
-		for _, r := range results {
-			if r.Status != status {
-				continue
-			}
-			if len(args) > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(" + cast("bigint") + ", " + cast("timestamptz") + ")")
-			args = append(args, r.Notification.Seq, r.Notification.UpdatedAt.UTC())
-			if status == NotificationDelivered {
-				deliveredAt = r.Attempt.At.UTC() // one pass: one attempt time
-			}
-		}
-		if len(args) == 0 {
-			continue
-		}
-		q := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?, delivered_at = COALESCE(?, delivered_at)
-			FROM (SELECT column1 AS seq, column2 AS read_at FROM (VALUES ` + b.String() + `) AS vv) AS v
-			WHERE notifications.seq = v.seq AND notifications.updated_at = v.read_at RETURNING notifications.seq`
-		var dat any = deliveredAt
-		if t.d.name == Postgres && deliveredAt == nil {
-			dat = sql.NullTime{}
-		}
-		rows, err := t.query(ctx, q, append([]any{status, at, dat}, args...)...)
-		if err != nil {
+		if err := t.writeStatus(ctx, results, status, at, changed); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				return t.d.wrap(err)
-			}
-			changed[seq] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return t.d.wrap(err)
-		}
 	}
+	var rows []AttemptResult
 	var untouched, notified []any
 	for _, r := range results {
 		n := r.Notification
+		if !changed[n.Seq] || !r.firstTry() {
+			rows = append(rows, r)
+		}
 		if !changed[n.Seq] {
 			untouched = append(untouched, n.Seq)
 			n.Attempts++
@@ -296,6 +248,9 @@ func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error 
 			n.DeliveredAt = r.Attempt.At
 			notified = append(notified, n.Seq)
 		}
+	}
+	if err := t.insertAttempts(ctx, rows); err != nil {
+		return err
 	}
 	if len(untouched) > 0 {
 		if _, err := t.exec(ctx, `UPDATE notifications SET attempts = attempts + 1 WHERE seq IN (`+placeholders(len(untouched))+`)`, untouched...); err != nil {
@@ -308,6 +263,83 @@ func (t *Tx) RecordAttempts(ctx context.Context, results []AttemptResult) error 
 		}
 	}
 	return nil
+}
+
+// firstTry says whether r is its notification's first attempt, as read,
+// and a success: the attempt kept on the notification's row.
+func (r AttemptResult) firstTry() bool {
+	return r.Notification.Attempts == 0 && r.Status == NotificationDelivered && r.Attempt.Error == ""
+}
+
+// writeStatus writes status on the notifications of results that are to
+// take it and are still the version read, with their first-try success
+// if that is what they had, and adds those written to changed.
+func (t *Tx) writeStatus(ctx context.Context, results []AttemptResult, status string, at time.Time, changed map[int64]bool) error {
+	cast := func(typ string) string {
+		if t.d.name == Postgres {
+			return "?::" + typ
+		}
+		return "?"
+	}
+	row := "(" + strings.Join([]string{cast("bigint"), cast("timestamptz"), cast("timestamptz"), cast("integer"), cast("integer"), cast("text")}, ", ") + ")"
+	var values []string
+	var args []any
+	var deliveredAt any
+	for _, r := range results {
+		if r.Status != status {
+			continue
+		}
+		values = append(values, row)
+		args = append(args, r.Notification.Seq, r.Notification.UpdatedAt.UTC())
+		if a := r.Attempt; r.firstTry() {
+			args = append(args, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Response)
+		} else {
+			args = append(args, nil, nil, nil, nil)
+		}
+		if status == NotificationDelivered {
+			deliveredAt = r.Attempt.At.UTC() // one pass: one attempt time
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	q := `UPDATE notifications SET status = ?, attempts = attempts + 1, updated_at = ?, delivered_at = COALESCE(?, delivered_at),
+			first_attempt_at = COALESCE(v.first_at, first_attempt_at), first_status_code = COALESCE(v.code, first_status_code),
+			first_latency_ms = COALESCE(v.latency, first_latency_ms), first_response = COALESCE(v.response, first_response)
+		FROM (SELECT column1 AS seq, column2 AS read_at, column3 AS first_at, column4 AS code, column5 AS latency, column6 AS response
+			FROM (VALUES ` + strings.Join(values, ", ") + `) AS vv) AS v
+		WHERE notifications.seq = v.seq AND notifications.updated_at = v.read_at RETURNING notifications.seq`
+	if t.d.name == Postgres && deliveredAt == nil {
+		deliveredAt = sql.NullTime{}
+	}
+	rows, err := t.query(ctx, q, append([]any{status, at, deliveredAt}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return t.d.wrap(err)
+		}
+		changed[seq] = true
+	}
+	return t.d.wrap(rows.Err())
+}
+
+// insertAttempts writes attempts rows, in one statement.
+func (t *Tx) insertAttempts(ctx context.Context, results []AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(results)*6)
+	for _, r := range results {
+		a := r.Attempt
+		args = append(args, r.Notification.Seq, a.At.UTC(), a.StatusCode, a.Latency.Milliseconds(), a.Error, a.Response)
+	}
+	_, err := t.exec(ctx, `INSERT INTO attempts (notification_id, at, status_code, latency_ms, error, response) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(results)), ", "), args...)
+	return err
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
@@ -417,10 +449,19 @@ func (q queries) NotificationByID(ctx context.Context, orgID int64, id string) (
 	return n, q.d.wrap(err)
 }
 
-// Attempts lists a notification's attempts, oldest first.
+// Attempts lists a notification's attempts, oldest first: its first-try
+// success kept on its row (RecordAttempts), if it had one, then its
+// attempts rows. The inline attempt's ID is minus the notification's seq:
+// stable (a database copy keeps seqs), never a real attempt's (those are
+// positive), and it sorts before them, as it came before them — it is
+// only written when no attempt preceded it, and a replay adds rows after
+// it.
 func (q queries) Attempts(ctx context.Context, notificationSeq int64) ([]Attempt, error) {
-	rows, err := q.query(ctx, `SELECT id, at, status_code, latency_ms, error, response FROM attempts
-		WHERE notification_id = ? ORDER BY id`, notificationSeq)
+	rows, err := q.query(ctx, `SELECT -seq, first_attempt_at, first_status_code, first_latency_ms, '', first_response FROM notifications
+			WHERE seq = ? AND first_attempt_at IS NOT NULL
+		UNION ALL
+		SELECT id, at, status_code, latency_ms, error, response FROM attempts WHERE notification_id = ?
+		ORDER BY 1`, notificationSeq, notificationSeq)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("Migrations", func(t *testing.T) { t.Parallel(); testMigrations(t, open(t)) })
 	t.Run("NotificationPages", func(t *testing.T) { t.Parallel(); testNotificationPages(t, open(t)) })
 	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t)) })
+	t.Run("InlineFirstAttempt", func(t *testing.T) { t.Parallel(); testInlineFirstAttempt(t, open(t)) })
+	t.Run("ChartsCountInlineAttempts", func(t *testing.T) { t.Parallel(); testChartsCountInlineAttempts(t, open(t)) })
 	t.Run("PendingFollowsStatus", func(t *testing.T) { t.Parallel(); testPendingFollowsStatus(t, open(t)) })
 	t.Run("OrganizationLock", func(t *testing.T) { t.Parallel(); testOrganizationLock(t, open(t)) })
 	t.Run("LongConfigValues", func(t *testing.T) { t.Parallel(); testLongConfigValues(t, open(t)) })
