@@ -42,6 +42,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("FailuresPerHour", func(t *testing.T) { t.Parallel(); testFailuresPerHour(t, open(t)) })
 	t.Run("DeliveryLatency", func(t *testing.T) { t.Parallel(); testDeliveryLatency(t, open(t)) })
 	t.Run("AccountPolls", func(t *testing.T) { t.Parallel(); testAccountPolls(t, open(t)) })
+	t.Run("PruneBatches", func(t *testing.T) { t.Parallel(); testPruneBatches(t, open(t)) })
+	t.Run("PruneUnbatched", func(t *testing.T) { t.Parallel(); testPruneUnbatched(t, open(t)) })
+	t.Run("PruneCancelled", func(t *testing.T) { t.Parallel(); testPruneCancelled(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued
