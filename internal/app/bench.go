@@ -92,7 +92,7 @@ func benchmarks() []benchmark {
 				var cfg bench.PruneConfig
 				fs.IntVar(&cfg.Events, "events", 2_000_000, "old events stored (two per delivered notification, one attempt each); each prune deletes half")
 				fs.IntVar(&cfg.BatchSize, "batch", store.PruneBatchDefault, "rows per batch of the batched prune")
-				fs.DurationVar(&cfg.Pause, "pause", 0, "wait between the batched prune's batches")
+				fs.DurationVar(&cfg.Pause, "pause", store.PrunePauseDefault, "wait between the batched prune's batches (the server's by default)")
 				fs.Float64Var(&cfg.Rate, "rate", 50, "notifications per second offered in every phase")
 				fs.DurationVar(&cfg.Baseline, "baseline", 20*time.Second, "length of the phase without a prune")
 				return func(ctx context.Context) (formatter, error) {

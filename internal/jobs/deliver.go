@@ -149,7 +149,8 @@ type pruneWorker struct {
 // run cut short (the job's timeout, a shutdown) has deleted what it got
 // to, and the next hour's goes on from there.
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
-	res, err := w.e.cfg.Store.Prune(ctx, store.PruneOptions{Before: w.e.cfg.Now().Add(-w.e.cfg.Retention)})
+	res, err := w.e.cfg.Store.Prune(ctx, store.PruneOptions{Before: w.e.cfg.Now().Add(-w.e.cfg.Retention),
+		Pause: store.PrunePauseDefault})
 	if res.Rows() > 0 {
 		w.e.log.Info("pruned old events and notifications", "rows", res.Rows(), "batches", res.Batches(),
 			"events", res.Events.Rows, "notifications", res.Notifications.Rows, "test_deliveries", res.TestDeliveries.Rows)

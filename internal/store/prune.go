@@ -12,6 +12,12 @@ import (
 // running out their busy timeout.
 const PruneBatchDefault = 1000
 
+// PrunePauseDefault is the wait between batches the server's prune
+// takes: SQLite's busy handler sleeps at most 100 ms between tries, so a
+// pause as long lets every writer waiting on a batch in before the next
+// one (bench prune: back to back, commits waited up to seconds).
+const PrunePauseDefault = 100 * time.Millisecond
+
 // PruneUnbatched as PruneOptions.BatchSize deletes each table in one
 // statement (the prune before batches; the benchmark compares it).
 const PruneUnbatched = -1
