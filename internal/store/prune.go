@@ -122,9 +122,12 @@ func (s *Store) batches(ctx context.Context, o PruneOptions, table string, c *Pr
 
 // prunableEvents selects the events Prune deletes, recorded in
 // [?, ?): those without a notification, or whose notification was
-// delivered. The EXISTS reads one notification by primary key.
+// delivered. The scalar subquery reads one notification by primary key
+// for each event the batch walks: PostgreSQL planned an EXISTS under the
+// OR as a hash of every delivered notification, built again by every
+// batch (1.6 s a batch at 250,000 notifications).
 const prunableEvents = `created_at >= ? AND created_at < ? AND (notification_id IS NULL OR
-	EXISTS (SELECT 1 FROM notifications n WHERE n.seq = events.notification_id AND n.status = 'delivered'))`
+	(SELECT n.status FROM notifications n WHERE n.seq = events.notification_id) = 'delivered')`
 
 // pruneEvents deletes a batch of events a call, oldest first, walking
 // the index events_created from where the last batch ended: the events
