@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pollhook/pollhook/internal/bench"
+	"github.com/pollhook/pollhook/internal/store"
 )
 
 // formatter is a benchmark's result.
@@ -101,6 +102,19 @@ func benchmarks() []benchmark {
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
 					return bench.Snapshots(ctx, cfg)
+				}
+			}},
+		{"prune", "the retention prune at volume: rows/s, and delivery latency beside it, batched and not, against none",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.PruneConfig
+				fs.IntVar(&cfg.Events, "events", 2_000_000, "old events stored (two per delivered notification, one attempt each); each prune deletes half")
+				fs.IntVar(&cfg.BatchSize, "batch", store.PruneBatchDefault, "rows per batch of the batched prune")
+				fs.DurationVar(&cfg.Pause, "pause", store.PrunePauseDefault, "wait between the batched prune's batches (the server's by default)")
+				fs.Float64Var(&cfg.Rate, "rate", 50, "notifications per second offered in every phase")
+				fs.DurationVar(&cfg.Baseline, "baseline", 20*time.Second, "length of the phase without a prune")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					return bench.Prune(ctx, cfg)
 				}
 			}},
 		{"backfill", "a backfill of a large account, the simulator in a process of its own: records/s and peak RSS against 200 MiB",

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -94,10 +95,12 @@ func (r *receiver) wait(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
+// arrivals is a copy of what arrived so far: the prune bench reads it
+// while notifications still arrive.
 func (r *receiver) arrivals() map[string]time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.at
+	return maps.Clone(r.at)
 }
 
 func (r *receiver) close() { r.srv.Close() }

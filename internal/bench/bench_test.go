@@ -141,3 +141,21 @@ func TestReconcileBenchRuns(t *testing.T) {
 		t.Errorf("result: %+v, before %+v", res, res.HealthyBefore)
 	}
 }
+
+// Not parallel: beside the other benches under -race on two cores, a
+// prune batch could wait out SQLite's 10 s busy timeout behind their
+// writers and fail the run.
+func TestPruneBenchRuns(t *testing.T) {
+	res, err := Prune(context.Background(), PruneConfig{Events: 2000, BatchSize: 100, Baseline: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, u := res.Batched, res.Unbatched
+	if b.Prune.Events.Rows != 1000 || b.Prune.Events.Batches != 10 || b.Prune.Notifications.Batches != 5 ||
+		u.Prune.Rows() != 1500 || u.Prune.Batches() != 2 || res.DatabaseBytes <= 0 {
+		t.Errorf("prunes: %+v", res)
+	}
+	if res.Baseline.Offered == 0 || res.Baseline.P50 <= 0 || res.Baseline.P99 < res.Baseline.P50 || b.Time <= 0 || b.Longest <= 0 {
+		t.Errorf("result: %+v", res)
+	}
+}

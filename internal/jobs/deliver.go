@@ -145,11 +145,15 @@ type pruneWorker struct {
 
 // Work deletes delivered notifications, their attempts and their events
 // older than the retention period (undelivered notifications stay), and
-// the console's expired sessions.
+// the console's expired sessions. The store prunes in small batches: a
+// run cut short (the job's timeout, a shutdown) has deleted what it got
+// to, and the next hour's goes on from there.
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
-	n, err := w.e.cfg.Store.Prune(ctx, w.e.cfg.Now().Add(-w.e.cfg.Retention))
-	if err == nil && n > 0 {
-		w.e.log.Info("pruned old events and notifications", "rows", n)
+	res, err := w.e.cfg.Store.Prune(ctx, store.PruneOptions{Before: w.e.cfg.Now().Add(-w.e.cfg.Retention),
+		Pause: store.PrunePauseDefault})
+	if res.Rows() > 0 {
+		w.e.log.Info("pruned old events and notifications", "rows", res.Rows(), "batches", res.Batches(),
+			"events", res.Events.Rows, "notifications", res.Notifications.Rows, "test_deliveries", res.TestDeliveries.Rows)
 	}
 	if err != nil {
 		return err

@@ -479,27 +479,6 @@ func (q queries) Attempts(ctx context.Context, notificationSeq int64) ([]Attempt
 	return out, q.d.wrap(rows.Err())
 }
 
-// Prune deletes what is older than before: delivered notifications (with
-// their attempts), events whose notification was delivered or that had
-// none, and test notifications. Undelivered notifications are never pruned: nothing is dropped.
-func (q queries) Prune(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for _, stmt := range []string{
-		`DELETE FROM events WHERE created_at < ? AND (notification_id IS NULL OR notification_id IN
-			(SELECT seq FROM notifications WHERE status = 'delivered'))`,
-		`DELETE FROM notifications WHERE status = 'delivered' AND created_at < ?`,
-		`DELETE FROM test_deliveries WHERE at < ?`,
-	} {
-		res, err := q.exec(ctx, stmt, before.UTC())
-		if err != nil {
-			return total, err
-		}
-		n, _ := res.RowsAffected()
-		total += n
-	}
-	return total, nil
-}
-
 // Gauges are the figures metrics read from the database.
 type Gauges struct {
 	Pending   map[string]int // undelivered notifications by status

@@ -148,7 +148,7 @@ func testInlineFirstAttempt(t *testing.T, s *store.Store) {
 	}
 
 	// The prune takes the inline attempt with its notification.
-	if _, err := s.Prune(ctx, time.Now().Add(time.Hour)); err != nil {
+	if _, err := s.Prune(ctx, store.PruneOptions{Before: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if as, err := s.Attempts(ctx, ns[0].Seq); err != nil || len(as) != 0 {

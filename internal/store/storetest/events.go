@@ -250,7 +250,7 @@ func testTestDeliveries(t *testing.T, s *store.Store) {
 	if err != nil || len(list) != 2 || list[0].ID != ds[1].ID {
 		t.Errorf("list: %v %v", list, err)
 	}
-	if _, err := s.Prune(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+	if _, err := s.Prune(ctx, store.PruneOptions{Before: time.Now().Add(-24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := s.TestDeliveries(ctx, o.ID, in.ID, 10); len(list) != 1 || list[0].ID != ds[1].ID {

@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("PaceLeases", func(t *testing.T) { t.Parallel(); testPaceLeases(t, open(t)) })
 	t.Run("PaceRefusalTakesNothing", func(t *testing.T) { t.Parallel(); testPaceRefusalTakesNothing(t, open(t)) })
 	t.Run("Counts", func(t *testing.T) { t.Parallel(); testCounts(t, open(t)) })
+	t.Run("PruneBatches", func(t *testing.T) { t.Parallel(); testPruneBatches(t, open(t)) })
+	t.Run("PruneUnbatched", func(t *testing.T) { t.Parallel(); testPruneUnbatched(t, open(t)) })
+	t.Run("PruneCancelled", func(t *testing.T) { t.Parallel(); testPruneCancelled(t, open(t)) })
 }
 
 // The pending queue follows every change of status: sent, failed, queued
