@@ -111,10 +111,14 @@ func benchmarks() []benchmark {
 				fs.DurationVar(&cfg.IntervalUnit, "interval-unit", 2*time.Second, "serve's --interval-unit: every instance polls every unit")
 				fs.DurationVar(&cfg.SampleEvery, "sample-every", 5*time.Second, "how often serve's RSS, goroutines, files and database size are sampled")
 				fs.Uint64Var(&cfg.Seed, "seed", 1, "the simulator's seed")
+				svg := fs.String("svg", "", "also draw the samples: <prefix>-serve.svg (RSS, database, goroutines, files) and <prefix>-latency.svg")
 				fs.StringVar(&cfg.Dir, "dir", "", "keep the run's files here (logs, the receiver's file, serve's data); default a temporary directory, removed when nothing is wrong")
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
 					res, err := bench.Soak(ctx, cfg)
+					if err == nil && *svg != "" {
+						err = res.WriteSVG(*svg)
+					}
 					if err == nil && !res.OK() {
 						err = errSoakFailed{res}
 					}

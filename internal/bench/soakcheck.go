@@ -114,6 +114,8 @@ type SoakResult struct {
 	Violations                        []string // everything the oracle and the outbox check found
 	P50, P99, Max                     time.Duration
 	Samples                           []Sample
+	Started                           time.Time // when the churn began
+	SampleEvery                       time.Duration
 	Dir                               string // where the run's files were kept, when they were
 }
 
@@ -131,7 +133,8 @@ type received struct {
 // check compares the journal with what the receiver got (the oracle) and
 // with the outbox (every notification arrived), and times the events.
 func (s *soak) check(ctx context.Context, st *store.Store, journal []sim.Change, since int64, samples []Sample) (*SoakResult, error) {
-	res := &SoakResult{Dialect: st.Dialect(), Duration: s.cfg.Duration, Instances: len(s.instances)}
+	res := &SoakResult{Dialect: st.Dialect(), Duration: s.cfg.Duration, Instances: len(s.instances), Started: s.started,
+		SampleEvery: s.cfg.SampleEvery}
 	got, err := s.readReceipts(res)
 	if err != nil {
 		return nil, err
