@@ -91,17 +91,24 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakResult, error) {
 	}
 	res, err := s.run(ctx)
 	s.stopAll()
-	if err == nil && res.OK() && cfg.Dir == "" {
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w (the run's files are in %s)", err, s.dir)
+	case res.OK() && cfg.Dir == "":
 		os.RemoveAll(s.dir)
-	} else if res != nil {
+	default:
 		res.Dir = s.dir
 	}
-	return res, err
+	return res, nil
 }
 
 func newSoak(cfg SoakConfig) (*soak, error) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = 10 * time.Minute
+	}
+	if cfg.Duration < 20*time.Second {
+		// Two restarts of serve and one of the receiver need their time.
+		return nil, fmt.Errorf("bench: a soak takes at least 20s (--duration %s)", cfg.Duration)
 	}
 	if cfg.Churn <= 0 {
 		cfg.Churn = 2
@@ -129,6 +136,10 @@ func newSoak(cfg SoakConfig) (*soak, error) {
 		cfg.Executable = exe
 	}
 	s := &soak{cfg: cfg, dir: cfg.Dir, simToken: auth.NewSecret(), sigKey: auth.NewSecret(), encKey: seal.NewKey("k1")}
+	// A run reads back the whole of the receiver's file: it must start empty.
+	if entries, err := os.ReadDir(s.dir); s.dir != "" && err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("bench: %s is not empty: a soak needs a fresh directory", s.dir)
+	}
 	if s.dir == "" {
 		dir, err := os.MkdirTemp("", "pollhook-soak-")
 		if err != nil {
