@@ -258,7 +258,11 @@ func (s *soak) startServe(ctx context.Context) error {
 		"--allow-upstream", s.simHost, "--interval-unit", s.cfg.IntervalUnit.String(), "--log-level", "warn",
 		"--insightly-rate", "50", "--insightly-concurrency", "8"}
 	if s.cfg.Database != "" {
-		args = append(args, "--database", s.cfg.Database, "--encryption-key", s.encKey)
+		// On PostgreSQL the restarted serve is another replica: the jobs
+		// the killed one held wait --job-rescue-after (an hour by default)
+		// before it takes them. Polls here take a second, so a short
+		// timeout and rescue keep the soak about the restart, not the wait.
+		args = append(args, "--database", s.cfg.Database, "--encryption-key", s.encKey, "--poll-timeout", "20s", "--job-rescue-after", "30s")
 	}
 	c, lines, err := startChild(ctx, s.cfg.Executable, s.cfg.Env, filepath.Join(s.dir, "serve.log"), serveReady, args...)
 	if err != nil {
