@@ -115,8 +115,11 @@ type SoakResult struct {
 	P50, P99, Max                     time.Duration
 	Samples                           []Sample
 	Started                           time.Time // when the churn began
-	SampleEvery                       time.Duration
-	Dir                               string // where the run's files were kept, when they were
+	// windows are the latencies of each sample's events, for Format to
+	// merge the samples it leaves out into the row it prints.
+	windows     [][]time.Duration
+	SampleEvery time.Duration
+	Dir         string // where the run's files were kept, when they were
 }
 
 // OK is true when nothing was lost, doubled or forged.
@@ -302,13 +305,19 @@ func timeSamples(samples []Sample, got []*received, journal []sim.Change, starte
 		res.Max = all[len(all)-1]
 	}
 	for i, w := range windows {
-		w = sortedDurations(w)
-		samples[i].Events, samples[i].P50 = len(w), percentile(w, 0.5)
-		if len(w) > 0 {
-			samples[i].Max = w[len(w)-1]
-		}
+		samples[i].Events, samples[i].P50, samples[i].Max = latencies(w)
 	}
+	res.windows = windows
 	return samples
+}
+
+// latencies are the count, median and maximum of ds.
+func latencies(ds []time.Duration) (int, time.Duration, time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	ds = sortedDurations(ds)
+	return len(ds), percentile(ds, 0.5), ds[len(ds)-1]
 }
 
 func cmpDuration(a, b time.Duration) int {
@@ -333,17 +342,25 @@ func (r *SoakResult) Format() string {
 	fmt.Fprintf(&b, "  bad signatures              %d\n", r.BadSignatures)
 	fmt.Fprintf(&b, "  change -> receipt           p50 %s  p99 %s  max %s\n", r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond))
 	fmt.Fprintf(&b, "\n  %8s  %8s  %10s  %5s  %8s  %6s  %8s  %8s  %s\n", "t", "RSS MiB", "goroutines", "fds", "DB MiB", "events", "p50", "max", "fault")
-	// Every step-th sample, the last, and the first of each fault.
+	// Every step-th sample, the last, and the first of each fault; the
+	// events (and their latency) of the samples left out go to the next
+	// row printed.
 	step := max(1, (len(r.Samples)+19)/20)
 	phase := ""
+	var since []time.Duration
 	for i, s := range r.Samples {
 		changed := s.Phase != phase
 		phase = s.Phase
+		if i < len(r.windows) {
+			since = append(since, r.windows[i]...)
+		}
 		if i%step != 0 && i != len(r.Samples)-1 && !changed {
 			continue
 		}
+		n, p50, worst := latencies(since)
+		since = nil
 		fmt.Fprintf(&b, "  %8s  %8.1f  %10d  %5d  %8.1f  %6d  %8s  %8s  %s\n", s.At.Round(time.Second), mib(s.RSS), s.Goroutines, s.FDs,
-			mib(s.DBBytes), s.Events, s.P50.Round(100*time.Millisecond), s.Max.Round(100*time.Millisecond), s.Phase)
+			mib(s.DBBytes), n, p50.Round(100*time.Millisecond), worst.Round(100*time.Millisecond), s.Phase)
 	}
 	if len(r.Violations) > 0 {
 		fmt.Fprintf(&b, "\n%d violations:\n", len(r.Violations))
