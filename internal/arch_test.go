@@ -73,7 +73,7 @@ var layers = map[string][]string{
 	// The console: pages over the same services as the API (never jobs),
 	// and no SQL (the store's methods only).
 	"console": {"charts", "delivery", "instance", "poller", "session", "store"},
-	"bench": {"auth", "element", "element/insightly", "instance", "jobs", "metrics", "netguard", "seal",
+	"bench": {"auth", "charts", "delivery", "element", "element/insightly", "instance", "jobs", "metrics", "netguard", "oracle", "seal",
 		"sim/insightly", "store"},
 	"app": {"api", "auth", "bench", "client", "console", "delivery", "element", "element/insightly", "instance", "jobs",
 		"metrics", "netguard", "seal", "session", "sim/insightly", "store"},

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -131,12 +132,47 @@ func benchmarks() []benchmark {
 					return bench.Backfill(ctx, cfg)
 				}
 			}},
+		{"soak", "pollhook, the simulator and a receiver as processes for --duration, with faults and restarts: nothing lost, resources over time",
+			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
+				var cfg bench.SoakConfig
+				fs.DurationVar(&cfg.Duration, "duration", 10*time.Minute, "how long the simulator churns, with faults on a schedule scaled to it; then the queue drains")
+				fs.Float64Var(&cfg.Churn, "churn", 2, "simulator changes per second")
+				fs.IntVar(&cfg.Records, "records", 50, "records each simulated object starts with")
+				fs.IntVar(&cfg.Instances, "instances", 2, "instances, each polling contacts, accounts, leads and opportunities")
+				fs.DurationVar(&cfg.IntervalUnit, "interval-unit", 2*time.Second, "serve's --interval-unit: every instance polls every unit")
+				fs.DurationVar(&cfg.SampleEvery, "sample-every", 5*time.Second, "how often serve's RSS, goroutines, files and database size are sampled")
+				fs.Uint64Var(&cfg.Seed, "seed", 1, "the simulator's seed")
+				svg := fs.String("svg", "", "also draw the samples: <prefix>-serve.svg (RSS, database, goroutines, files) and <prefix>-latency.svg")
+				fs.StringVar(&cfg.Dir, "dir", "", "keep the run's files here (logs, the receiver's file, serve's data); default a temporary directory, removed when nothing is wrong")
+				return func(ctx context.Context) (formatter, error) {
+					cfg.Database, cfg.Progress = *database, progress
+					res, err := bench.Soak(ctx, cfg)
+					if err == nil && *svg != "" {
+						err = res.WriteSVG(*svg)
+					}
+					if err == nil && !res.OK() {
+						err = errSoakFailed{res}
+					}
+					return res, err
+				}
+			}},
 	}
+}
+
+// errSoakFailed makes `bench soak` exit non-zero after printing what it
+// found, when a change was lost or a rule broken.
+type errSoakFailed struct{ res *bench.SoakResult }
+
+func (e errSoakFailed) Error() string {
+	return fmt.Sprintf("soak failed: %d lost, %d violations, %d bad signatures", e.res.Lost, len(e.res.Violations), e.res.BadSignatures)
 }
 
 // runBench: `pollhook bench <name>` measures pollhook on this machine,
 // each figure beside a baseline or a target (docs/BENCHMARKS.md).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "receiver" {
+		return runReceiver(ctx, args[1:], stdout, stderr)
+	}
 	for _, b := range benchmarks() {
 		if len(args) == 0 || args[0] != b.name {
 			continue
@@ -155,6 +191,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer stop()
 		res, err := run(ctx)
+		var failed errSoakFailed
+		if errors.As(err, &failed) {
+			fmt.Fprint(stdout, res.Format())
+		}
 		if err != nil {
 			return err
 		}
@@ -166,6 +206,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "  %-10s %s\n", b.name, b.summary)
 	}
 	return errUsage
+}
+
+// runReceiver: `pollhook bench receiver`, the soak's webhook receiver,
+// which it runs as a child process (not in the usage: a part of the soak).
+func runReceiver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pollhook bench receiver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.ReceiverConfig
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:0", "address to listen on")
+	fs.StringVar(&cfg.Out, "out", "", "file every notification is appended to, one JSON object a line")
+	fs.StringVar(&cfg.Key, "key", "", "the instances' event.notification.signature.key, to verify signatures")
+	if err := fs.Parse(args); err != nil || cfg.Out == "" {
+		return errUsage
+	}
+	return bench.Receive(ctx, cfg, stdout)
 }
 
 // startProfile starts a CPU profile into path ("" for none).

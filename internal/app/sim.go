@@ -43,6 +43,7 @@ func runSimInsightly(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&cfg.DailyQuota, "daily-quota", 0, "requests per UTC day per account (0: the plan's, negative: unlimited)")
 	fs.DurationVar(&cfg.ClockOffset, "clock-offset", 0, "run the upstream clock this far ahead of ours (negative: behind)")
 	fs.BoolVar(&cfg.ListHonorsUpdatedAfter, "list-honors-updated-after", false, "filter plain GET /{Object} on updated_after_utc too")
+	fs.IntVar(&cfg.JournalLimit, "journal-limit", insightly.JournalLimitDefault, "changes the journal (/_sim/journal) keeps; the oldest go first")
 	fs.BoolVar(&cfg.StrictTop, "strict-top", false, "answer 400 to top > 500 instead of capping it")
 	if err := fs.Parse(args); err != nil {
 		return errUsage

@@ -1,5 +1,6 @@
 // Package oracle checks reported events against the Insightly simulator's
-// change journal: design.md's "What correct means", for tests.
+// change journal: design.md's "What correct means", for tests and for
+// `pollhook bench soak`, which checks what its receiver got.
 package oracle
 
 import (
