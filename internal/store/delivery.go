@@ -530,7 +530,12 @@ func (q queries) Gauges(ctx context.Context, now time.Time) (Gauges, error) {
 
 // CallbacksWithPending lists the callbacks that have notifications to send.
 func (q queries) CallbacksWithPending(ctx context.Context) ([]int64, error) {
-	rows, err := q.query(ctx, `SELECT DISTINCT callback_id FROM notifications WHERE status IN ('created', 'retry') ORDER BY callback_id`)
+	return q.int64s(ctx, `SELECT DISTINCT callback_id FROM notifications WHERE status IN ('created', 'retry') ORDER BY callback_id`)
+}
+
+// int64s runs a query of one integer column and returns its values.
+func (q queries) int64s(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -48,23 +48,10 @@ func (q queries) PollsWithoutLiveJob(ctx context.Context) ([]PollJob, error) {
 // to send and no live delivery job. The live jobs' callbacks are read
 // once, as a set, rather than searched for each callback.
 func (q queries) CallbacksWithoutLiveDelivery(ctx context.Context) ([]int64, error) {
-	rows, err := q.query(ctx, `SELECT c.callback_id
+	return q.int64s(ctx, `SELECT c.callback_id
 		FROM (SELECT DISTINCT callback_id FROM notifications WHERE status IN ('created', 'retry')) c
 		LEFT JOIN (SELECT DISTINCT CAST(args->>'callback_id' AS BIGINT) AS callback_id FROM river_job
 			WHERE kind = 'deliver' AND state IN `+liveJobStates+`) j ON j.callback_id = c.callback_id
 		WHERE j.callback_id IS NULL
 		ORDER BY c.callback_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, q.d.wrap(err)
-		}
-		out = append(out, id)
-	}
-	return out, q.d.wrap(rows.Err())
 }
