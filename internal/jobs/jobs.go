@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		all, err := e.polls.AccountForecasts(ctx)
 		out := make(map[string]metrics.AccountForecast, len(all))
 		for a, f := range all {
-			out[a] = metrics.AccountForecast{PerDay: f.PerDay, Stretch: f.Stretch}
+			out[a] = metrics.AccountForecast{PerDay: f.PerDay, Stretch: f.Pace.Stretch}
 		}
 		return out, err
 	})

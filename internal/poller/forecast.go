@@ -108,9 +108,8 @@ type QuotaForecast struct {
 	Polls   int
 	Limit   int // the account's known daily limit (0: unknown)
 	Reserve float64
-	Stretch float64 // Pace.Stretch
-	Exceeds bool    // the configuration alone would spend more than Limit
-	Pace    Pace
+	Exceeds bool // the configuration alone would spend more than Limit
+	Pace    Pace // its Stretch is the factor applied now
 }
 
 // accountLoad is what an account's configuration costs: the forecast's
@@ -174,7 +173,7 @@ func (s *Service) ForecastAccount(ctx context.Context, account string) (QuotaFor
 // pace the polls keep, and a page listing many instances of one account
 // reads it once.
 func (s *Service) forecast(ctx context.Context, account string, q store.Quota) (QuotaForecast, error) {
-	out := QuotaForecast{Account: account, Reserve: s.QuotaReserve, Stretch: 1}
+	out := QuotaForecast{Account: account, Reserve: s.QuotaReserve, Pace: Pace{Stretch: 1}}
 	l, err := s.cachedLoad(ctx, account)
 	if err != nil {
 		return out, err
@@ -182,7 +181,6 @@ func (s *Service) forecast(ctx context.Context, account string, q store.Quota) (
 	out.PerDay, out.Polls, out.Limit = l.periodic+l.once, l.polls, q.Limit
 	out.Exceeds = q.Limit > 0 && out.PerDay > float64(q.Limit)
 	out.Pace = PaceOf(l.periodic, l.once, q, s.QuotaReserve, s.now())
-	out.Stretch = out.Pace.Stretch
 	return out, nil
 }
 

@@ -44,9 +44,6 @@ type Pace struct {
 	// (QuotaPause or ReservePause, then the time) says which.
 	PausedUntil time.Time
 	Reason      string
-	// Budget is the calls left above the reserve until Reset; -1 when
-	// the quota is not known yet (no answer has stated it).
-	Budget float64
 }
 
 // quotaDay is the day an upstream quota counts: Insightly's resets at
@@ -79,7 +76,7 @@ func statedToday(q store.Quota, now time.Time) bool {
 // need is larger, else 1.
 func PaceOf(periodic, once float64, q store.Quota, reserve float64, now time.Time) Pace {
 	dayStart := quotaDayStart(q, now)
-	p := Pace{Stretch: 1, Reset: dayStart.Add(quotaDay), Budget: -1}
+	p := Pace{Stretch: 1, Reset: dayStart.Add(quotaDay)}
 	if q.ResetAt.After(now) {
 		p.PausedUntil, p.Reason = q.ResetAt, QuotaPause+q.ResetAt.UTC().Format(time.RFC3339)
 		return p
@@ -95,7 +92,6 @@ func PaceOf(periodic, once float64, q store.Quota, reserve float64, now time.Tim
 		return p
 	}
 	budget := float64(left) - math.Ceil(reserve*float64(q.Limit))
-	p.Budget = max(budget, 0)
 	if budget <= 0 {
 		p.PausedUntil, p.Reason = p.Reset, ReservePause+p.Reset.UTC().Format(time.RFC3339)
 		return p

@@ -137,7 +137,7 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 			return nil, err
 		}
 		pace = f.Pace
-		out.Quota.ForecastPerDay, out.Quota.Reserve, out.Quota.Stretch = math.Round(f.PerDay*10)/10, f.Reserve, math.Round(f.Stretch*100)/100
+		out.Quota.ForecastPerDay, out.Quota.Reserve, out.Quota.Stretch = math.Round(f.PerDay*10)/10, f.Reserve, math.Round(f.Pace.Stretch*100)/100
 		out.Quota.Pace = pace.describe(f.Reserve, f.Limit)
 		if pace.Paused(s.now()) {
 			out.Quota.PausedUntil = stamp(pace.PausedUntil)
