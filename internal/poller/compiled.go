@@ -10,9 +10,9 @@ import (
 	"github.com/pollhook/pollhook/internal/store"
 )
 
-// compiled is one resource's poller configuration, compiled.
-func compiled(inst *store.Instance, resource string) (*pollconfig.Compiled, error) {
-	raw, _ := inst.ConfigValue(instance.KeyPollerConfig)
+// compiled is one resource's configuration in raw, an instance's
+// poller configuration, compiled.
+func compiled(raw, resource string) (*pollconfig.Compiled, error) {
 	pc, err := pollconfig.Parse([]byte(raw), nil)
 	if err != nil {
 		return nil, err
@@ -40,9 +40,14 @@ type compiledKey struct{ raw, resource string }
 // compiledCacheSize bounds the cache: distinct configurations × resources.
 const compiledCacheSize = 4096
 
-// get is compiled(inst, resource), from the cache when it can be.
-func (c *compiledCache) get(inst *store.Instance, resource string) (*pollconfig.Compiled, error) {
+// of is the instance's configuration of resource, compiled.
+func (c *compiledCache) of(inst *store.Instance, resource string) (*pollconfig.Compiled, error) {
 	raw, _ := inst.ConfigValue(instance.KeyPollerConfig)
+	return c.get(raw, resource)
+}
+
+// get is compiled(raw, resource), from the cache when it can be.
+func (c *compiledCache) get(raw, resource string) (*pollconfig.Compiled, error) {
 	k := compiledKey{raw, resource}
 	c.mu.Lock()
 	cc, ok := c.m[k]
@@ -50,7 +55,7 @@ func (c *compiledCache) get(inst *store.Instance, resource string) (*pollconfig.
 	if ok {
 		return cc, nil
 	}
-	cc, err := compiled(inst, resource)
+	cc, err := compiled(raw, resource)
 	if err != nil {
 		return nil, err // not kept: a configuration that fails is rare, and says why each time
 	}

@@ -21,21 +21,21 @@ func TestCompiledCache(t *testing.T) {
 	}
 	a, b := config("id", 100), config("CONTACT_ID", 100)
 	var c compiledCache
-	first, err := c.get(with(a), "contacts")
+	first, err := c.of(with(a), "contacts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := c.get(with(a), "contacts"); again != first {
+	if again, _ := c.of(with(a), "contacts"); again != first {
 		t.Error("the same configuration was compiled twice")
 	}
-	if other, _ := c.get(with(b), "contacts"); other == first || other.Config.IDField != "CONTACT_ID" {
+	if other, _ := c.of(with(b), "contacts"); other == first || other.Config.IDField != "CONTACT_ID" {
 		t.Errorf("a changed configuration gave %+v", other.Config)
 	}
-	if _, err := c.get(with(a), "leads"); err == nil {
+	if _, err := c.of(with(a), "leads"); err == nil {
 		t.Error("a resource the configuration lacks compiled")
 	}
 	for i := range compiledCacheSize + 5 {
-		if _, err := c.get(with(config("id", i+1)), "contacts"); err != nil {
+		if _, err := c.of(with(config("id", i+1)), "contacts"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -132,10 +132,11 @@ func (s *Service) load(ctx context.Context, account string) (accountLoad, error)
 	if err != nil {
 		return accountLoad{}, err
 	}
-	parsed := map[string]*pollconfig.Config{}
 	loads := make([]PollLoad, 0, len(aps))
 	for _, ap := range aps {
-		loads = append(loads, loadOf(ap.Poll, compiledFrom(parsed, ap.PollerConfig, ap.Poll.Resource), ap.KnownRecords))
+		// A configuration that does not compile polls only (nil).
+		cfg, _ := s.configs.get(ap.PollerConfig, ap.Poll.Resource)
+		loads = append(loads, loadOf(ap.Poll, cfg, ap.KnownRecords))
 	}
 	l := accountLoad{polls: len(aps), at: s.now()}
 	l.periodic, l.once = forecastParts(loads)
@@ -203,31 +204,6 @@ func (s *Service) pace(ctx context.Context, account string) (Pace, error) {
 		return Pace{}, err
 	}
 	return PaceOf(l.periodic, l.once, q, s.QuotaReserve, s.now()), nil
-}
-
-// compiledFrom compiles resource's configuration from raw, parsing each
-// raw configuration once (cache); nil when it does not compile.
-func compiledFrom(cache map[string]*pollconfig.Config, raw, resource string) *pollconfig.Compiled {
-	pc, ok := cache[raw]
-	if !ok {
-		var err error
-		if pc, err = pollconfig.Parse([]byte(raw), nil); err != nil {
-			pc = nil
-		}
-		cache[raw] = pc
-	}
-	if pc == nil {
-		return nil
-	}
-	r, ok := pc.Resources[resource]
-	if !ok {
-		return nil
-	}
-	c, err := r.Compile()
-	if err != nil {
-		return nil
-	}
-	return c
 }
 
 // AccountForecasts forecasts every polled account (for /metrics), keyed

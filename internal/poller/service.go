@@ -279,7 +279,7 @@ func (s *Service) recordQuota(ctx context.Context, inst *store.Instance, t Targe
 // configuration, a connection to its upstream, and where its
 // notifications go.
 func (s *Service) Target(inst *store.Instance, resource string) (Target, error) {
-	c, err := s.configs.get(inst, resource)
+	c, err := s.configs.of(inst, resource)
 	if err != nil {
 		return Target{}, err
 	}

@@ -169,7 +169,7 @@ func (s *Service) Status(ctx context.Context, inst *store.Instance) (*InstanceSt
 		if inst.Valid && !inst.Disabled && inst.EventsEnabled {
 			ps.NextRunAt = stamp(DueAt(p, pace, s.now()))
 		}
-		if c, err := s.configs.get(inst, p.Resource); err == nil && c.Config.Deletes.Enabled {
+		if c, err := s.configs.of(inst, p.Resource); err == nil && c.Config.Deletes.Enabled {
 			d := c.Config.Deletes
 			ps.Deletes = &DeleteStatus{EveryMinutes: int64(d.Interval / time.Minute), LastScanAt: stamp(p.LastScanAt), LastScan: p.LastScanNote}
 			if !p.LastScanAt.IsZero() {
