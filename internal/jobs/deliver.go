@@ -72,12 +72,25 @@ func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) er
 		return err
 	case res.Job.State == rivertype.JobStateRunning:
 		// River cannot wake a running job, and the job may be about to
-		// sleep: a small job wakes it once it does.
-		_, err := e.client.InsertTx(ctx, tx.SQL(), WakeArgs{CallbackID: callbackID},
-			&river.InsertOpts{ScheduledAt: time.Now().Add(wakeDelay)})
-		return err
+		// sleep: a small job wakes it once it does. It is inserted once
+		// the transaction has committed, not in it: the insert above
+		// holds the delivery job's row until the commit, and a
+		// transaction holding two jobs' rows can deadlock with River's
+		// completer, which finishes a batch of jobs in one statement, in
+		// no set order. If the process stops in between, the running job
+		// looks again within delivery.IdleSleep all the same.
+		tx.AfterCommit(func() { e.wakeRunning(context.WithoutCancel(ctx), callbackID) })
 	}
 	return nil
+}
+
+// wakeRunning inserts the job that wakes a callback's running delivery job
+// once it has gone to sleep.
+func (e *Engine) wakeRunning(ctx context.Context, callbackID int64) {
+	_, err := e.client.Insert(ctx, WakeArgs{CallbackID: callbackID}, &river.InsertOpts{ScheduledAt: time.Now().Add(wakeDelay)})
+	if err != nil {
+		e.log.Warn("delivery: could not wake a running delivery job; it looks again before it sleeps", "callback", callbackID, "err", err)
+	}
 }
 
 // sleeping says whether a job waits for a later time: scheduled, or — when
