@@ -41,29 +41,6 @@ type countingConnector struct {
 	n *counter
 }
 
-// conn is what both drivers' connections implement (modernc sqlite and
-// pgx stdlib), beyond the optional Validator and NamedValueChecker that
-// only one of them has. A wrapper that merely embedded driver.Conn would
-// hide these, and database/sql would fall back to weaker paths: no
-// context on Begin, a prepare for every Exec, the default argument
-// conversion that rejects pgx's types.
-type conn interface {
-	driver.Conn
-	driver.ConnBeginTx
-	driver.ConnPrepareContext
-	driver.ExecerContext
-	driver.QueryerContext
-	driver.Pinger
-	driver.SessionResetter
-}
-
-// stmt is what both drivers' prepared statements implement.
-type stmt interface {
-	driver.Stmt
-	driver.StmtExecContext
-	driver.StmtQueryContext
-}
-
 func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.Connector.Connect(ctx)
 	if err != nil {
@@ -74,19 +51,15 @@ func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, fmt.Errorf("store: the %T connection lacks an interface the store relies on", dc)
 	}
-	return &countingConn{conn: full, n: c.n}, nil
+	return &countingConn{wrappedConn: wrappedConn{full}, n: c.n}, nil
 }
 
 // countingConn counts what runs on a driver connection, forwarding every
 // interface database/sql looks for.
 type countingConn struct {
-	conn
+	wrappedConn
 	n *counter
 }
-
-// Unwrap is the driver's connection: modernc's sqlite.Limit looks through
-// wrappers with it.
-func (c *countingConn) Unwrap() driver.Conn { return c.conn }
 
 func (c *countingConn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
@@ -129,25 +102,6 @@ func (c *countingConn) QueryContext(ctx context.Context, query string, args []dr
 		c.n.statements.Add(1)
 	}
 	return rows, err
-}
-
-// IsValid asks modernc's connection; pgx's has no say, as without the
-// wrapper.
-func (c *countingConn) IsValid() bool {
-	if v, ok := c.conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-// CheckNamedValue lets pgx take its arguments as they are (arrays,
-// pgtype values); modernc's get database/sql's default conversion
-// (ErrSkip), as without the wrapper.
-func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if v, ok := c.conn.(driver.NamedValueChecker); ok {
-		return v.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
 }
 
 // countingStmt counts a prepared statement's runs. It does not implement

@@ -20,20 +20,20 @@ import (
 // length, migrations) come and go.
 const stmtCacheSize = 256
 
-// stmtCacheConnector wraps a connector whose connections prepare
-// statements (driver.ConnPrepareContext).
+// stmtCacheConnector wraps a connector; a connection that lacks what the
+// store relies on (conn) is left as it is.
 type stmtCacheConnector struct{ driver.Connector }
 
 func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	dc, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	prep, ok := conn.(driver.ConnPrepareContext)
+	full, ok := dc.(conn)
 	if !ok {
-		return conn, nil
+		return dc, nil
 	}
-	return &stmtCacheConn{Conn: conn, prep: prep, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
+	return &stmtCacheConn{wrappedConn: wrappedConn{full}, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
 }
 
 // stmtCacheConn is one connection with its statements. database/sql uses
@@ -42,8 +42,7 @@ func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // run are still open, so a statement in use is never handed out twice:
 // the second use prepares one of its own, closed after.
 type stmtCacheConn struct {
-	driver.Conn
-	prep    driver.ConnPrepareContext
+	wrappedConn
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     *list.List               // most recently used first
 }
@@ -54,14 +53,9 @@ type cachedStmt struct {
 	busy  bool // its rows are open
 }
 
-// The interfaces database/sql looks for on a connection, passed through.
+// The interfaces database/sql looks for, passed through.
 var (
-	_ driver.ConnBeginTx                    = (*stmtCacheConn)(nil)
-	_ driver.ConnPrepareContext             = (*stmtCacheConn)(nil)
-	_ driver.ExecerContext                  = (*stmtCacheConn)(nil)
-	_ driver.QueryerContext                 = (*stmtCacheConn)(nil)
-	_ driver.Pinger                         = (*stmtCacheConn)(nil)
-	_ driver.SessionResetter                = (*stmtCacheConn)(nil)
+	_ conn                                  = (*stmtCacheConn)(nil)
 	_ driver.Validator                      = (*stmtCacheConn)(nil)
 	_ driver.NamedValueChecker              = (*stmtCacheConn)(nil)
 	_ driver.RowsNextResultSet              = (*releasingRows)(nil)
@@ -69,56 +63,15 @@ var (
 	_ driver.RowsColumnTypeDatabaseTypeName = (*releasingRows)(nil)
 )
 
-// errNotSupported: the wrapped connection lacks what was asked for.
+// errNotSupported: the wrapped statement or rows lack what was asked for.
 var errNotSupported = errors.New("store: the database driver does not support this")
-
-func (c *stmtCacheConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
-	}
-	return nil, errNotSupported
-}
-
-func (c *stmtCacheConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.prep.PrepareContext(ctx, query)
-}
-
-func (c *stmtCacheConn) Ping(ctx context.Context) error {
-	if p, ok := c.Conn.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
-}
-
-func (c *stmtCacheConn) ResetSession(ctx context.Context) error {
-	if r, ok := c.Conn.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (c *stmtCacheConn) IsValid() bool {
-	if v, ok := c.Conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-// CheckNamedValue leaves argument conversion to the driver, as it would
-// be without the wrapper.
-func (c *stmtCacheConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if ch, ok := c.Conn.(driver.NamedValueChecker); ok {
-		return ch.CheckNamedValue(nv)
-	}
-	return driver.ErrSkip
-}
 
 func (c *stmtCacheConn) Close() error {
 	for e := c.lru.Front(); e != nil; e = e.Next() {
 		e.Value.(*cachedStmt).stmt.Close()
 	}
 	c.byQuery, c.lru = nil, list.New()
-	return c.Conn.Close()
+	return c.conn.Close()
 }
 
 // take returns the cached statement for query, preparing it if needed,
@@ -131,13 +84,13 @@ func (c *stmtCacheConn) take(ctx context.Context, query string) (*cachedStmt, er
 			cs.busy = true
 			return cs, nil
 		}
-		stmt, err := c.prep.PrepareContext(ctx, query)
+		stmt, err := c.conn.PrepareContext(ctx, query)
 		if err != nil {
 			return nil, err
 		}
 		return &cachedStmt{query: query, stmt: stmt, busy: true}, nil
 	}
-	stmt, err := c.prep.PrepareContext(ctx, query)
+	stmt, err := c.conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +189,3 @@ func (r *releasingRows) ColumnTypeDatabaseTypeName(i int) string {
 	}
 	return ""
 }
-
-// Unwrap is the driver's connection, for those that look through
-// wrappers (modernc's sqlite.Limit).
-func (c *stmtCacheConn) Unwrap() driver.Conn { return c.Conn }

@@ -20,28 +20,21 @@ type preparesCounted struct {
 }
 
 func (c preparesCounted) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	dc, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return preparesConn{conn.(sqliteConn), c.n}, nil
-}
-
-// sqliteConn is what the cache uses of modernc's connection.
-type sqliteConn interface {
-	driver.Conn
-	driver.ConnPrepareContext
-	driver.ConnBeginTx
+	return preparesConn{dc.(conn), c.n}, nil
 }
 
 type preparesConn struct {
-	sqliteConn
-	n *atomic.Int64
+	conn // what the store relies on; modernc's connection has it
+	n    *atomic.Int64
 }
 
 func (c preparesConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	c.n.Add(1)
-	return c.sqliteConn.PrepareContext(ctx, query)
+	return c.conn.PrepareContext(ctx, query)
 }
 
 func openCached(t *testing.T) (*sql.DB, *atomic.Int64) {
