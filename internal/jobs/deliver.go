@@ -89,7 +89,7 @@ func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, callbackID int64) er
 func (e *Engine) wakeRunning(ctx context.Context, callbackID int64) {
 	_, err := e.client.Insert(ctx, WakeArgs{CallbackID: callbackID}, &river.InsertOpts{ScheduledAt: time.Now().Add(wakeDelay)})
 	if err != nil {
-		e.log.Warn("delivery: could not wake a running delivery job; it looks again before it sleeps", "callback", callbackID, "err", err)
+		e.log.Warn("delivery: could not insert the job that wakes a running delivery job; that job looks again within its idle sleep", "callback", callbackID, "err", err)
 	}
 }
 
