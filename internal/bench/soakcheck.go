@@ -359,7 +359,11 @@ func (r *SoakResult) Format() string {
 		}
 		n, p50, worst := latencies(since)
 		since = nil
-		fmt.Fprintf(&b, "  %8s  %8.1f  %10d  %5d  %8.1f  %6d  %8s  %8s  %s\n", s.At.Round(time.Second), mib(s.RSS), s.Goroutines, s.FDs,
+		goroutines := "—" // serve did not answer: it was restarting
+		if s.Goroutines >= 0 {
+			goroutines = strconv.Itoa(s.Goroutines)
+		}
+		fmt.Fprintf(&b, "  %8s  %8.1f  %10s  %5d  %8.1f  %6d  %8s  %8s  %s\n", s.At.Round(time.Second), mib(s.RSS), goroutines, s.FDs,
 			mib(s.DBBytes), n, p50.Round(100*time.Millisecond), worst.Round(100*time.Millisecond), s.Phase)
 	}
 	if len(r.Violations) > 0 {
