@@ -119,10 +119,7 @@ func Backfill(ctx context.Context, cfg BackfillConfig) (*BackfillResult, error) 
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = jobs.PollTimeoutDefault
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	res := &BackfillResult{Records: cfg.Records, Target: cfg.Target}
 
 	progress("starting the simulator with %d contacts (a child process)", cfg.Records)

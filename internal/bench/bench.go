@@ -268,3 +268,12 @@ func sortedDurations(ds []time.Duration) []time.Duration {
 }
 
 var errNoWork = errors.New("bench: nothing to measure")
+
+// quietIfNil is a bench's progress reporter, or one that says nothing
+// when the caller gave none.
+func quietIfNil(progress func(format string, args ...any)) func(format string, args ...any) {
+	if progress == nil {
+		return func(string, ...any) {}
+	}
+	return progress
+}

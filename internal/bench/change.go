@@ -58,10 +58,7 @@ func Change(ctx context.Context, cfg ChangeConfig) (*ChangeResult, error) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = 6 * interval
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	type receipt struct {
 		object, id, date string
 		at               time.Time

@@ -71,10 +71,7 @@ func Delivery(ctx context.Context, cfg DeliveryConfig) (*DeliveryResult, error) 
 	if cfg.Duration <= 0 {
 		cfg.Duration = 10 * time.Second
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	rv, err := newReceiver()
 	if err != nil {
 		return nil, err

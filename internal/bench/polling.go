@@ -78,10 +78,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	if cfg.Duration <= 0 {
 		cfg.Duration = 2 * interval
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	m := metrics.New(nil, nil)
 	var (
 		mu    sync.Mutex

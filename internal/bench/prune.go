@@ -74,10 +74,7 @@ func Prune(ctx context.Context, cfg PruneConfig) (*PruneResult, error) {
 	if cfg.Baseline <= 0 {
 		cfg.Baseline = 20 * time.Second
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	rv, err := newReceiver()
 	if err != nil {
 		return nil, err

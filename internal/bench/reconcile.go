@@ -55,10 +55,7 @@ func Reconcile(ctx context.Context, cfg ReconcileConfig) (*ReconcileResult, erro
 	if cfg.Lost <= 0 {
 		cfg.Lost = 1000
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	st, _, closeStore, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err

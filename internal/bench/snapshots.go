@@ -47,10 +47,7 @@ func Snapshots(ctx context.Context, cfg SnapshotsConfig) (*SnapshotsResult, erro
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 500
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	progress("generating %d contacts", cfg.Records)
 	s := sim.New(sim.Config{Records: cfg.Records, Seed: cfg.Seed})
 	recs, err := s.Records(s.APIKey(), "Contacts")

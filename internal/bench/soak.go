@@ -125,9 +125,7 @@ func newSoak(cfg SoakConfig) (*soak, error) {
 	if cfg.SampleEvery <= 0 {
 		cfg.SampleEvery = 5 * time.Second
 	}
-	if cfg.Progress == nil {
-		cfg.Progress = func(string, ...any) {}
-	}
+	cfg.Progress = quietIfNil(cfg.Progress)
 	if cfg.Executable == "" {
 		exe, err := os.Executable()
 		if err != nil {

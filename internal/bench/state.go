@@ -81,10 +81,7 @@ func State(ctx context.Context, cfg StateConfig) (*StateResult, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(string, ...any) {}
-	}
+	progress := quietIfNil(cfg.Progress)
 	st, tmp, closeStore, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
