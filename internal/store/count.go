@@ -42,14 +42,9 @@ type countingConnector struct {
 }
 
 func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.Connector.Connect(ctx)
+	full, err := connect(ctx, c.Connector)
 	if err != nil {
 		return nil, err
-	}
-	full, ok := dc.(conn)
-	if !ok {
-		dc.Close()
-		return nil, fmt.Errorf("store: the %T connection lacks an interface the store relies on", dc)
 	}
 	return &countingConn{wrappedConn: wrappedConn{full}, n: c.n}, nil
 }

@@ -312,19 +312,11 @@ func (t *Tx) writeStatus(ctx context.Context, results []AttemptResult, status st
 	if t.d.name == Postgres && deliveredAt == nil {
 		deliveredAt = sql.NullTime{}
 	}
-	rows, err := t.query(ctx, q, append([]any{status, at, deliveredAt}, args...)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return t.d.wrap(err)
-		}
+	written, err := t.int64s(ctx, q, append([]any{status, at, deliveredAt}, args...)...)
+	for _, seq := range written {
 		changed[seq] = true
 	}
-	return t.d.wrap(rows.Err())
+	return err
 }
 
 // insertAttempts writes attempts rows, in one statement.

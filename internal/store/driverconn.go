@@ -1,6 +1,10 @@
 package store
 
-import "database/sql/driver"
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+)
 
 // The store wraps the drivers' connections twice (the statement cache on
 // SQLite, then the counters on both); what a wrapper must pass through is
@@ -27,6 +31,21 @@ type stmt interface {
 	driver.Stmt
 	driver.StmtExecContext
 	driver.StmtQueryContext
+}
+
+// connect opens a connection of c, which must have what the store relies
+// on (conn).
+func connect(ctx context.Context, c driver.Connector) (conn, error) {
+	dc, err := c.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	full, ok := dc.(conn)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("store: the %T connection lacks an interface the store relies on", dc)
+	}
+	return full, nil
 }
 
 // wrappedConn is the base of a connection wrapper: it passes through

@@ -20,18 +20,14 @@ import (
 // length, migrations) come and go.
 const stmtCacheSize = 256
 
-// stmtCacheConnector wraps a connector; a connection that lacks what the
-// store relies on (conn) is left as it is.
+// stmtCacheConnector wraps a connector whose connections have what the
+// store relies on (conn).
 type stmtCacheConnector struct{ driver.Connector }
 
 func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.Connector.Connect(ctx)
+	full, err := connect(ctx, c.Connector)
 	if err != nil {
 		return nil, err
-	}
-	full, ok := dc.(conn)
-	if !ok {
-		return dc, nil
 	}
 	return &stmtCacheConn{wrappedConn: wrappedConn{full}, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
 }
