@@ -471,26 +471,42 @@ func TestRetryAfterAndTimeouts(t *testing.T) {
 func TestDeadReceiverBesideHealthy(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
+	// The dead receiver hangs until the test lets it go, and the sender
+	// would wait a minute for it: the healthy callback can only finish
+	// first if its run does not wait behind the dead one's.
+	r.pipe.cfg.Sender = NewSender(true, time.Minute)
 	dead := newReceiver(t, 0, 0, 0, 0)
 	dead.hang = make(chan struct{})
-	defer close(dead.hang)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(dead.hang)
+		}
+	}
+	defer release()
 	healthy := newReceiver(t)
 	_, deadCB := r.withEvents(dead, 1)
 	v, okCB := r.withEvents(healthy, 2)
 	done := make(chan struct{})
 	go func() { r.pipe.Drain(context.Background(), deadCB); close(done) }()
-	start := time.Now()
 	okDone := make(chan struct{})
 	go func() { r.pipe.Drain(context.Background(), okCB); close(okDone) }()
-	for len(healthy.hits()) == 0 && time.Since(start) < 5*time.Second {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-okDone:
+	case <-done:
+		t.Fatal("the dead callback's run ended before the healthy one's while its receiver still hung")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the healthy callback is still waiting behind the dead one")
 	}
-	if waited := time.Since(start); waited > 250*time.Millisecond || len(healthy.hits()) == 0 {
-		t.Errorf("the healthy callback waited %s, %d hits", waited, len(healthy.hits()))
+	select {
+	case <-done:
+		t.Error("the dead callback's run ended while its receiver still hung")
+	default:
 	}
-	<-okDone
-	<-done
 	r.allDelivered(v)
+	release()
+	<-done
 }
 
 // Every way a run ends leaves nothing behind: each attempt the receiver
