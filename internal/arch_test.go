@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -52,7 +53,7 @@ var layers = map[string][]string{
 	"sim/insightly": nil,
 	"suggest":       nil,
 
-	// Storage.
+	// Storage, and what only reads or presents it (over storage).
 	"store":   nil,
 	"metrics": {"store"},
 	"charts":  {"store"}, // SVG charts of the store's rows, for the console
@@ -204,5 +205,24 @@ func TestLayersTableIsCurrent(t *testing.T) {
 	sort.Strings(stale)
 	if len(stale) > 0 {
 		t.Errorf("layers names packages that do not exist: %v", stale)
+	}
+
+	// README.md's package table names every package of the table here.
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| ") {
+			table.WriteString(line + "\n")
+		}
+	}
+	for name := range layers {
+		base := name[strings.LastIndex(name, "/")+1:]
+		if !strings.Contains(table.String(), "`internal/"+name+"`") && !strings.Contains(table.String(), "`"+name+"`") &&
+			!strings.Contains(table.String(), "`…/"+base+"`") && !strings.Contains(table.String(), "`"+base+"`") {
+			t.Errorf("README.md's package table does not name %s", name)
+		}
 	}
 }
