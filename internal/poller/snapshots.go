@@ -106,14 +106,28 @@ type BaselineStats struct {
 // Baseline observes every record of a resource with snapshots once,
 // through the paging-safe scan delete detection uses, full records a
 // page at a time. It records observed versions only, never a reported
-// one. A record updated after the scan began (on the upstream's clock)
-// is not observed, and a version observed before of it is forgotten: its
-// change is still reported by the next poll, as an UPDATED whose previous
-// version is unknown (no changedFields, never suppressed).
+// one.
+//
+// A version the next poll will read is not observed: one updated at or
+// after the start of the next poll's window (on the upstream's clock:
+// the cursor less the overlap and delay), which is where a change made
+// since the last poll, or written late within the overlap, lies. Had the
+// baseline observed it, the next poll would diff the change against
+// itself and find nothing. Such a record's snapshot is forgotten instead,
+// and its change is reported by the next poll as an UPDATED whose
+// previous version is unknown (no changedFields, never suppressed).
 func (r *Runner) Baseline(ctx context.Context, t Target) (BaselineStats, error) {
 	var st BaselineStats
 	o := newObserver(t)
-	var began time.Time
+	p, err := r.Store.GetPoll(ctx, t.InstanceID, t.Resource)
+	if errors.Is(err, store.ErrNotFound) {
+		return st, ErrRemoved
+	} else if err != nil {
+		return st, err
+	}
+	cfg := t.Config.Config
+	nextWindow := scanStart(Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor},
+		Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay})
 	page := map[string][]byte{}
 	updated := map[string]time.Time{}
 	flush := func() error {
@@ -131,7 +145,7 @@ func (r *Runner) Baseline(ctx context.Context, t Target) (BaselineStats, error) 
 		snaps := map[string][]byte{}
 		for id, raw := range page {
 			switch {
-			case raw == nil || updated[id].After(began):
+			case raw == nil || !updated[id].Before(nextWindow):
 				if seen[id].Snapshot != nil {
 					snaps[id] = nil // changed meanwhile: its last version is unknown
 				}
@@ -154,14 +168,8 @@ func (r *Runner) Baseline(ctx context.Context, t Target) (BaselineStats, error) 
 		}
 		return err
 	}
-	cfg := t.Config.Config
-	_, err := t.Conn.Scan(ctx, t.Config.Resource, nil, element.ScanOptions{PageSize: 500, MaxPages: r.maxPages(),
-		Checkpoint: func(_ string, date time.Time, _ bool) error {
-			if began.IsZero() {
-				began = date
-			}
-			return flush()
-		}}, func(rec *element.Record) error {
+	_, err = t.Conn.Scan(ctx, t.Config.Resource, nil, element.ScanOptions{PageSize: 500, MaxPages: r.maxPages(),
+		Checkpoint: func(string, time.Time, bool) error { return flush() }}, func(rec *element.Record) error {
 		st.Read++
 		v, ok := rec.Lookup(cfg.IDField)
 		id, ok2 := objectID(v)
