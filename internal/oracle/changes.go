@@ -110,6 +110,10 @@ type version struct {
 //     (journal Seq <= BaselineSeq; else nothing is required, but a record
 //     created after polling began must be reported without a filter, and
 //     with one, if its final version matches);
+//   - with a Filter and Snapshots but no Fields or IgnoreFields, a record
+//     whose final version does not match, and whose last version reported
+//     (or observed by the baseline) did, was reported leaving the set: the
+//     last version reported of it does not match;
 //   - with a Filter and deletes, a deleted record ends with a DELETED when
 //     the poller must have known it matched: its last event is its final
 //     version and matches, or every version it had matches and it existed
@@ -279,14 +283,22 @@ func checkChanges(events []*store.Event, journal []sim.Change, r Resource) []str
 			continue
 		}
 		now := recordFields(last.Record)
-		if rules.Filter != nil && !match(now) {
-			continue
-		}
-		ref := reported
+		ref := reported // the last version reported, or observed by the baseline
 		if ref == nil {
 			if init, ok := r.Initial[id]; ok && versions[id][1].seq > r.BaselineSeq {
 				ref = recordFields(init)
 			}
+		}
+		if rules.Filter != nil && !match(now) {
+			// It left the filter's set. With snapshots the poller knew the
+			// version it left from, and without triggers (which are judged
+			// first, and may have suppressed a version it then diffs from)
+			// the leaving is reported: the last event does not match.
+			if r.Snapshots && len(r.Fields) == 0 && len(r.IgnoreFields) == 0 && ref != nil && match(ref) {
+				bad("%s left the filter's set (its final version, %s at %s, does not match), and the last version reported of it still matches",
+					id, last.Op, last.At)
+			}
+			continue
 		}
 		if ref == nil {
 			if rules.Filter != nil || created[id] {
