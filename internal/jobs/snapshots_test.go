@@ -109,6 +109,21 @@ func TestFieldTriggerEndToEnd(t *testing.T) {
 	if evs := r.events(v, "UPDATED"); len(evs) != 2 || evs[idOf(b)] != 1 {
 		t.Fatalf("UPDATED events after the renamed one's state change: %v", evs)
 	}
+	r.e.pipeline.Drain(context.Background(), cb.ID)
+	mu.Lock()
+	got = strings.Join(bodies, "\n")
+	var second []byte
+	if len(bodies) == 2 {
+		second = []byte(bodies[1])
+	}
+	mu.Unlock()
+	env.Message.Events = nil
+	if json.Unmarshal(second, &env) != nil || len(env.Message.Events) != 1 {
+		t.Fatalf("the receiver got, after the renamed one's state change:\n%s", got)
+	}
+	if e := env.Message.Events[0]; e.ObjectID != idOf(b) || e.EventType != "UPDATED" || e.ChangedFields["OPPORTUNITY_STATE"].After != newState(b) {
+		t.Errorf("the second notification's event: %+v, want %s's OPPORTUNITY_STATE → %s", e, idOf(b), newState(b))
+	}
 	all, _ := r.st.Events(context.Background(), r.caller.Org.ID, store.EventFilter{InstanceID: v.ID})
 	for _, ev := range all {
 		if ev.ObjectID == idOf(b) {
