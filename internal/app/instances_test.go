@@ -387,6 +387,21 @@ func TestCreateRefusesBadInput(t *testing.T) {
 			r["filterByUpdateDate"] = false
 			c["event.poller.configuration"] = map[string]any{"contacts": r}
 		}), 400, "filterByUpdatedDate"},
+		{"bad filter", body(func(_, c map[string]any) {
+			r := pc("contacts")
+			r["filter"] = "LAST_NAME = 'Smith' and and"
+			c["event.poller.configuration"] = map[string]any{"contacts": r}
+		}), 400, "configuration.event.poller.configuration.contacts.filter: at position"},
+		{"fields without snapshots", body(func(_, c map[string]any) {
+			r := pc("contacts")
+			r["fields"] = []string{"TITLE"}
+			c["event.poller.configuration"] = map[string]any{"contacts": r}
+		}), 400, `configuration.event.poller.configuration.contacts.fields: needs "snapshots": true`},
+		{"ignoreFields without snapshots", body(func(_, c map[string]any) {
+			r := pc("contacts")
+			r["ignoreFields"] = []string{"DATE_UPDATED_UTC"}
+			c["event.poller.configuration"] = map[string]any{"contacts": r}
+		}), 400, `configuration.event.poller.configuration.contacts.ignoreFields: needs "snapshots": true`},
 		// Any Insightly object name takes a default (issue 15); a path does not.
 		{"empty resource without a default", body(func(_, c map[string]any) {
 			c["event.poller.configuration"] = map[string]any{"widgets/{id}/parts": map[string]any{}}
