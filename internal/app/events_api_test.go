@@ -351,3 +351,63 @@ func mustOrg(t *testing.T, h *harness, instanceID int64) int64 {
 	}
 	return in.OrgID
 }
+
+// With snapshots on, an UPDATED carries changedFields in the events API
+// and in the notification the receiver gets, the same diff in both.
+func TestChangedFieldsOverHTTP(t *testing.T) {
+	t.Parallel()
+	clock := sim.NewManualClock(time.Now())
+	h := newHarness(t, withClock(clock.Now))
+	ctx := context.Background()
+	hook := newHookServer(t, func() int { return 200 })
+	in, _ := h.create(h.instanceBody("Diffs", map[string]any{"event.poller.refresh_interval": "1",
+		"event.notification.callback.url": hook.srv.URL + "/hook",
+		"event.poller.configuration":      map[string]any{"contacts": map[string]any{"snapshots": true}}}))
+	eventually(t, "the first run and the baseline", func() bool {
+		p, err := h.srv.store.GetPoll(ctx, in.ID, "contacts")
+		return err == nil && !p.BaselineAt.IsZero()
+	})
+	resp, out := h.call("GET", "/hubs/crm/contacts?pageSize=1", h.hub(in.Token), nil)
+	want(t, resp, out, 200, "")
+	var contacts []map[string]any
+	if err := json.Unmarshal(out, &contacts); err != nil || len(contacts) != 1 {
+		t.Fatalf("a contact: %s", out)
+	}
+	id := int64(contacts[0]["CONTACT_ID"].(float64))
+	before := contacts[0]["TITLE"]
+	clock.Advance(time.Second)
+	resp, out = h.call("PATCH", fmt.Sprintf("/hubs/crm/contacts/%d", id), h.hub(in.Token), map[string]any{"TITLE": "Chief Diff Officer"})
+	want(t, resp, out, 200, "")
+	clock.Advance(61 * time.Second)
+	type diffEvent struct {
+		EventType     string                                 `json:"eventType"`
+		ObjectID      string                                 `json:"objectId"`
+		ChangedFields map[string]struct{ Before, After any } `json:"changedFields"`
+	}
+	var got []diffEvent
+	eventually(t, "the UPDATED", func() bool {
+		h.srv.jobs.WakeAll(ctx)
+		resp, out := h.call("GET", fmt.Sprintf("/instances/%d/events?eventType=UPDATED", in.ID), h.platform(), nil)
+		got = nil
+		return resp.StatusCode == 200 && json.Unmarshal(out, &got) == nil && len(got) == 1
+	})
+	title, ok := got[0].ChangedFields["TITLE"]
+	if !ok || title.Before != before || title.After != "Chief Diff Officer" {
+		t.Errorf("the events API's UPDATED: %+v, want TITLE %v → Chief Diff Officer", got[0], before)
+	}
+	eventually(t, "the notification", func() bool { return hook.count() == 1 })
+	var env struct {
+		Message struct {
+			Events []diffEvent `json:"events"`
+		} `json:"message"`
+	}
+	hook.mu.Lock()
+	body := hook.bodies[0]
+	hook.mu.Unlock()
+	if err := json.Unmarshal(body, &env); err != nil || len(env.Message.Events) != 1 {
+		t.Fatalf("the notification: %s", body)
+	}
+	if sent := env.Message.Events[0].ChangedFields["TITLE"]; sent != title {
+		t.Errorf("the notification's changedFields.TITLE %+v, the API's %+v", sent, title)
+	}
+}
