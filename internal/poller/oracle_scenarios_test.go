@@ -34,6 +34,11 @@ var oracleScenarios = []oracleScenario{
 		// native one: records enter and leave the set.
 		r.Filter = map[string]string{"contacts": "preferred_contact_method__c = 'Email'", "opportunities": "OPPORTUNITY_STATE = 'OPEN'"}[name]
 	})},
+	{"filter-without-snapshots", snapshotScenario(func(name string, r *pollconfig.Resource) {
+		// CREATED and UPDATED when the new version matches; every DELETED.
+		r.Snapshots = false
+		r.Filter = map[string]string{"contacts": "preferred_contact_method__c = 'Email'", "opportunities": "OPPORTUNITY_STATE = 'OPEN'"}[name]
+	})},
 }
 
 // scenarioSeed is the seed of a scenario's world.
@@ -346,7 +351,8 @@ func runHashUpgrade(t *testing.T, dsn func(t *testing.T) string) {
 var snapshotResources = []string{"contacts", "opportunities"}
 
 // snapshotScenario: snapshots on (with what configure adds: fields,
-// ignoreFields or a filter) from polling's start; the first run, then the
+// ignoreFields or a filter; or snapshots off again, for a filter alone)
+// from polling's start; the first run, then the
 // baseline scan observes every record; then cycles of churn (no-op PUTs
 // and echo writes among it), same-second edits, late writes, faults and
 // crashes. Every UPDATED carries changedFields, the diff of two versions
@@ -370,6 +376,9 @@ func snapshotScenario(configure func(resource string, r *pollconfig.Resource)) f
 			w.runner.crash = nil
 			w.runAll("first run")
 			for _, name := range snapshotResources {
+				if !w.config.Resources[name].Snapshots {
+					continue
+				}
 				b, err := w.runner.Baseline(ctx, w.target(name))
 				if err != nil {
 					t.Fatalf("%s: baseline: %v", name, err)
@@ -389,8 +398,8 @@ func snapshotScenario(configure func(resource string, r *pollconfig.Resource)) f
 			w.rules = map[string]oracle.Resource{}
 			for _, name := range snapshotResources {
 				r := w.config.Resources[name]
-				w.rules[name] = oracle.Resource{Snapshots: true, Fields: r.Fields, IgnoreFields: r.IgnoreFields, Filter: r.Filter,
-					BaselineSeq: baselineSeq, RequireDiffs: true, DiffsAfter: diffsAfter}
+				w.rules[name] = oracle.Resource{Snapshots: r.Snapshots, Fields: r.Fields, IgnoreFields: r.IgnoreFields, Filter: r.Filter,
+					BaselineSeq: baselineSeq, RequireDiffs: r.Snapshots, DiffsAfter: diffsAfter}
 			}
 			for range 12 {
 				w.cycle(true)
@@ -403,7 +412,11 @@ func snapshotScenario(configure func(resource string, r *pollconfig.Resource)) f
 					diffs++
 				}
 			}
-			if diffs == 0 && len(w.config.Resources["contacts"].Fields) == 0 {
+			contacts := w.config.Resources["contacts"]
+			switch {
+			case !contacts.Snapshots && diffs > 0:
+				t.Errorf("%d events carry changedFields without snapshots", diffs)
+			case contacts.Snapshots && diffs == 0 && len(contacts.Fields) == 0:
 				// (With fields, a run may see no trigger field change.)
 				t.Error("no event carries changedFields")
 			}
