@@ -3,6 +3,13 @@
 // with one set of queries; the few dialect differences are spelled out
 // where they occur, and one conformance suite (package storetest) runs on
 // both.
+//
+// The store holds no domain rule. It offers transactions, and writes that
+// are safe under concurrency: a row written only if it is still the
+// version read (RecordAttempts), a cursor or a pace taken in one
+// statement. What a write means (which status follows a failure, when a
+// notification waits behind a suspension, where a cursor may move) is
+// decided by the domain packages (delivery, poller), which call these.
 package store
 
 import (
