@@ -299,6 +299,11 @@ func testTenancy(t *testing.T, s *store.Store) {
 	if err := s.CreateUser(ctx, dup); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("duplicate email: %v", err)
 	}
+	// Sign-in matches an address in any case: so does uniqueness.
+	dup = &store.User{OrgID: o.ID, Email: "ACME@Example.com", SecretHash: []byte("other case")}
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("duplicate email in another case: %v", err)
+	}
 	if users, err := s.Users(ctx, o.ID); err != nil || len(users) != 1 {
 		t.Errorf("Users: %d %v", len(users), err)
 	}
