@@ -237,14 +237,24 @@ func TestConsoleHTTPGuards(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	var cookie *http.Cookie
+	var cookie, device *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == session.CookieName {
+		switch c.Name {
+		case session.CookieName:
 			cookie = c
+		case session.DeviceCookieName:
+			device = c
 		}
 	}
 	if resp.StatusCode != http.StatusSeeOther || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure {
 		t.Fatalf("a same-site sign-in: %d, cookie %+v", resp.StatusCode, cookie)
+	}
+	// And with a device cookie (signed with a key derived from the
+	// encryption keys) that exempts this browser from the account-wide
+	// sign-in budget.
+	if device == nil || !device.HttpOnly || device.SameSite != http.SameSiteLaxMode || device.Secure || device.Path != "/" ||
+		device.MaxAge != int(session.DeviceTTL/time.Second) {
+		t.Errorf("the device cookie: %+v", device)
 	}
 	// With the session, a cross-site POST that would delete is refused.
 	req, _ = http.NewRequest("POST", base+"/instances/1/delete", nil)
