@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -237,14 +238,24 @@ func TestConsoleHTTPGuards(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	var cookie *http.Cookie
+	var cookie, device *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == session.CookieName {
+		switch c.Name {
+		case session.CookieName:
 			cookie = c
+		case session.DeviceCookieName:
+			device = c
 		}
 	}
 	if resp.StatusCode != http.StatusSeeOther || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure {
 		t.Fatalf("a same-site sign-in: %d, cookie %+v", resp.StatusCode, cookie)
+	}
+	// And with a device cookie (signed with a key derived from the
+	// encryption keys) that exempts this browser from the account-wide
+	// sign-in budget.
+	if device == nil || !device.HttpOnly || device.SameSite != http.SameSiteLaxMode || device.Secure || device.Path != "/" ||
+		device.MaxAge != int(session.DeviceTTL/time.Second) {
+		t.Errorf("the device cookie: %+v", device)
 	}
 	// With the session, a cross-site POST that would delete is refused.
 	req, _ = http.NewRequest("POST", base+"/instances/1/delete", nil)
@@ -386,5 +397,52 @@ func TestConsoleOrganizationsAndActions(t *testing.T) {
 	}
 	if status, loc, _ := c.do("POST", path+"/delete", url.Values{}); status != http.StatusSeeOther || loc != "/instances?done=deleted" || h.countInstances() != 0 {
 		t.Errorf("delete: %d %s, %d instances left", status, loc, h.countInstances())
+	}
+}
+
+// Sign-in through the console: failures from many addresses spend the
+// account's account-wide budget, so a stranger's browser is told to wait
+// (429, Retry-After), but the owner's browser, which keeps the device
+// cookie of an earlier sign-in, still gets in.
+func TestConsoleSignInThrottle(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withFlags(t, "--trusted-proxies", "127.0.0.1,::1"))
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	owner := newConsoleClient(t, base)
+	right := url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}
+	if status, loc, _ := owner.do("POST", "/signin", right); status != http.StatusSeeOther || loc != "/instances" {
+		t.Fatalf("first sign-in: %d %s", status, loc)
+	}
+	stranger := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	from := func(addr string, form url.Values) (int, string, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/signin", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, err := stranger.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	wrong := url.Values{"email": {h.creds.Email}, "password": {"wrong"}}
+	for a := range 5 {
+		for range 4 { // under the 5 per account and address
+			if status, _, _ := from(fmt.Sprintf("198.51.100.%d", a), wrong); status != http.StatusUnauthorized {
+				t.Fatalf("attacker %d: %d", a, status)
+			}
+		}
+	}
+	// (The server's clock is real: the wait is at most the 30 s refill.)
+	status, retry, body := from("192.0.2.50", right)
+	if secs, _ := strconv.Atoi(retry); status != http.StatusTooManyRequests || secs < 1 || secs > 30 ||
+		!strings.Contains(body, "Too many sign-in attempts") {
+		t.Errorf("a stranger's browser with the budget spent: %d Retry-After %q", status, retry)
+	}
+	if status, loc, _ := owner.do("POST", "/signin", right); status != http.StatusSeeOther || loc != "/instances" {
+		t.Errorf("the owner's browser: %d %s", status, loc)
 	}
 }

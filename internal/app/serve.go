@@ -227,6 +227,7 @@ type server struct {
 	jobs        *jobs.Engine
 	handler     http.Handler
 	credentials string // where the first credentials were written, if this start created them
+	deviceKey   []byte // signs the console's device cookies (nil in tests that build a server by hand)
 	swept       chan struct{}
 	lock        *dbLock // on SQLite: this process's hold on the file
 }
@@ -253,9 +254,11 @@ func (c *serverConfig) consoleSettings() error {
 
 // sessions is the console's sign-in over this server's store, configured
 // from --public-url; the console's handlers use it with
-// s.cfg.trustedProxies (session.ClientAddr).
+// s.cfg.trustedProxies (session.ClientAddr). Its device cookies are signed
+// with a key derived from the encryption keys, so every replica accepts
+// them (and a key rotation voids them).
 func (s *server) sessions() *session.Manager {
-	return &session.Manager{Store: s.store, Secure: s.cfg.secureCookies, Now: s.cfg.now}
+	return &session.Manager{Store: s.store, Secure: s.cfg.secureCookies, Now: s.cfg.now, DeviceKey: s.deviceKey}
 }
 
 // keyring loads the encryption keys: configured, or on SQLite a key file
@@ -312,7 +315,7 @@ func openServer(ctx context.Context, cfg serverConfig, log *slog.Logger) (*serve
 		st.Close()
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st}
+	s := &server{cfg: cfg, log: log, store: st, deviceKey: keys.Derive(session.DeviceKeyPurpose)}
 	if s.credentials, err = bootstrap(ctx, st, cfg.DataDir); err != nil {
 		st.Close()
 		return nil, err

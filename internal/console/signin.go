@@ -24,14 +24,18 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, http.StatusOK, "signin", p)
 }
 
-// signin checks the address and password (throttled, per client address
-// and per account) and starts a session; when the address belongs to
+// signin checks the address and password (throttled per client address,
+// per account and address or device, and per account; see
+// session.Throttle) and starts a session; when the address belongs to
 // several organizations whose user has this password, the user picks one
-// next.
+// next. Each sign-in renews the browser's device cookie, which exempts it
+// from the account-wide budget so that others' failures cannot keep its
+// owner out.
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	d := signinData{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}
-	users, err := c.cfg.Sessions.Authenticate(r.Context(), d.Email, r.PostForm.Get("password"), session.ClientAddr(r, c.cfg.Trusted))
+	users, err := c.cfg.Sessions.AuthenticateDevice(r.Context(), d.Email, r.PostForm.Get("password"),
+		session.ClientAddr(r, c.cfg.Trusted), session.DeviceCookie(r))
 	var th *session.ThrottledError
 	switch {
 	case errors.As(err, &th):
@@ -54,6 +58,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.failPage(w, r, nil, http.StatusInternalServerError, "")
 		return
 	}
+	c.cfg.Sessions.RememberDevice(w, d.Email)
 	if len(users) > 1 {
 		http.Redirect(w, r, "/signin/organization?next="+urlQuery(d.Next), http.StatusSeeOther)
 		return

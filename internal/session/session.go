@@ -6,9 +6,10 @@
 //
 // A typical sign-in handler:
 //
-//	users, err := m.Authenticate(ctx, email, password, session.ClientAddr(r, trusted))
+//	users, err := m.AuthenticateDevice(ctx, email, password, session.ClientAddr(r, trusted), session.DeviceCookie(r))
 //	// ErrBadCredentials: say so; *ThrottledError: 429 with Retry-After
 //	_, err = m.Start(ctx, w, users)
+//	m.RememberDevice(w, email)
 //
 // and then each request calls m.Current(r): a Current with Choices asks
 // the person to pick an organization (m.Choose); otherwise it carries the
@@ -63,6 +64,10 @@ type Manager struct {
 	Secure   bool             // mark the cookie Secure (set when the console is served over HTTPS)
 	Now      func() time.Time // the clock (time.Now)
 	Throttle *Throttle        // sign-in limits (nil: NewThrottle's defaults, made on first use)
+	// DeviceKey signs device cookies (see DeviceCookieName). Nil: none
+	// are issued or accepted, and the account-wide budget applies to
+	// every client.
+	DeviceKey []byte
 
 	once sync.Once
 }
@@ -94,19 +99,28 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// Authenticate checks an e-mail address and password, tried from client
-// (the address ClientAddr gives), and returns the users they match: one
-// per organization where that address has that password. It answers
+// Authenticate is AuthenticateDevice from a client without a device
+// cookie.
+func (m *Manager) Authenticate(ctx context.Context, email, password, client string) ([]*store.User, error) {
+	return m.AuthenticateDevice(ctx, email, password, client, "")
+}
+
+// AuthenticateDevice checks an e-mail address and password, tried from
+// client (the address ClientAddr gives) with the device cookie device
+// (DeviceCookie; "" for none), and returns the users they match: one per
+// organization where that address has that password. It answers
 // ErrBadCredentials, the same for an unknown address, a wrong password
 // and a user with no console password, after comparable bcrypt work; or
-// *ThrottledError when client or the account has tried too often.
+// *ThrottledError when a sign-in budget (see Throttle) is spent. A device
+// cookie that is not valid for this account is ignored.
 //
 // Every user with the address is checked (one bcrypt each), so the time
 // taken grows with the number of organizations the address is in.
-func (m *Manager) Authenticate(ctx context.Context, email, password, client string) ([]*store.User, error) {
+func (m *Manager) AuthenticateDevice(ctx context.Context, email, password, client, device string) ([]*store.User, error) {
 	m.init()
 	now := m.now()
-	if err := m.Throttle.begin(now, client, email); err != nil {
+	refund, err := m.Throttle.begin(now, client, email, m.trustedDevice(email, device, now))
+	if err != nil {
 		return nil, err
 	}
 	users, err := m.Store.UsersByEmail(ctx, email)
@@ -130,7 +144,7 @@ func (m *Manager) Authenticate(ctx context.Context, email, password, client stri
 	if len(matched) == 0 {
 		return nil, ErrBadCredentials
 	}
-	m.Throttle.succeeded(now, client, email)
+	refund()
 	return matched, nil
 }
 

@@ -73,7 +73,8 @@ func newConsole(t *testing.T, st *store.Store, trusted []netip.Prefix) *console 
 	m := &session.Manager{Store: st, Now: clk.Now, TTL: time.Hour}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		users, err := m.Authenticate(r.Context(), r.FormValue("email"), r.FormValue("password"), session.ClientAddr(r, trusted))
+		users, err := m.AuthenticateDevice(r.Context(), r.FormValue("email"), r.FormValue("password"),
+			session.ClientAddr(r, trusted), session.DeviceCookie(r))
 		var te *session.ThrottledError
 		switch {
 		case errors.As(err, &te):
@@ -89,7 +90,9 @@ func newConsole(t *testing.T, st *store.Store, trusted []netip.Prefix) *console 
 		}
 		if _, err := m.Start(r.Context(), w, users); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
 		}
+		m.RememberDevice(w, r.FormValue("email"))
 	})
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		cur, err := m.Current(r)
@@ -129,6 +132,7 @@ type reply struct {
 	code   int
 	body   string
 	cookie *http.Cookie
+	device *http.Cookie // a new device cookie, if set
 	header http.Header
 }
 
@@ -153,8 +157,11 @@ func (c *console) do(method, path string, cookie *http.Cookie, form url.Values, 
 	b, _ := io.ReadAll(resp.Body)
 	out := reply{code: resp.StatusCode, body: string(b), header: resp.Header}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == session.CookieName {
+		switch ck.Name {
+		case session.CookieName:
 			out.cookie = ck
+		case session.DeviceCookieName:
+			out.device = ck
 		}
 	}
 	return out
@@ -163,6 +170,22 @@ func (c *console) do(method, path string, cookie *http.Cookie, form url.Values, 
 func (c *console) login(email, password string, header http.Header) reply {
 	c.t.Helper()
 	return c.do("POST", "/login", nil, url.Values{"email": {email}, "password": {password}}, header)
+}
+
+// loginFrom signs in from client addr (through a trusted proxy: the
+// console must trust loopback) with a device cookie (nil for none).
+func (c *console) loginFrom(email, password, addr string, device *http.Cookie) reply {
+	c.t.Helper()
+	return c.do("POST", "/login", device, url.Values{"email": {email}, "password": {password}},
+		http.Header{"X-Forwarded-For": {addr}})
+}
+
+func loopback(t *testing.T) []netip.Prefix {
+	trusted, err := session.ParseTrusted("127.0.0.1, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trusted
 }
 
 // user makes a user of organization org (made if new) with a password ("" for none).
@@ -204,6 +227,7 @@ func run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("ChooseOrganization", func(t *testing.T) { t.Parallel(); testChoose(t, open(t)) })
 	t.Run("Expiry", func(t *testing.T) { t.Parallel(); testExpiry(t, open(t)) })
 	t.Run("Throttle", func(t *testing.T) { t.Parallel(); testThrottle(t, open(t)) })
+	t.Run("ThrottleDevice", func(t *testing.T) { t.Parallel(); testThrottleDevice(t, open(t)) })
 	t.Run("ForwardedFor", func(t *testing.T) { t.Parallel(); testForwardedFor(t, open(t)) })
 }
 
@@ -329,49 +353,154 @@ func testExpiry(t *testing.T, st *store.Store) {
 }
 
 func testThrottle(t *testing.T, st *store.Store) {
-	c := newConsole(t, st, nil)
-	c.m.Throttle = &session.Throttle{PerAddress: 10, PerAccount: 5, Window: 15 * time.Minute}
+	c := newConsole(t, st, loopback(t))
+	c.m.Throttle = &session.Throttle{PerAddress: 10, PerPair: 5, Window: 15 * time.Minute}
 	c.user("Acme", "ada@example.com", "right")
 	c.user("Bolt", "bob@example.com", "right")
-	// Per account: 5 wrong tries, then even the right password waits.
+	// Per account and address: 5 wrong tries, then that address waits,
+	// even with the right password.
 	for i := range 5 {
-		if r := c.login("ada@example.com", "wrong", nil); r.code != 401 {
+		if r := c.loginFrom("ada@example.com", "wrong", "198.51.100.1", nil); r.code != 401 {
 			t.Fatalf("try %d: %d", i, r.code)
 		}
 		c.clk.Add(time.Minute)
 	}
-	r := c.login("ada@example.com", "right", nil)
+	r := c.loginFrom("ada@example.com", "right", "198.51.100.1", nil)
 	if r.code != 429 || r.header.Get("Retry-After") != "600" {
 		t.Fatalf("6th try: %d Retry-After %q %q", r.code, r.header.Get("Retry-After"), r.body)
 	}
+	// No lockout: another address still may try, and gets in.
+	if r := c.loginFrom("ada@example.com", "wrong", "198.51.100.2", nil); r.code != 401 {
+		t.Errorf("another address, wrong password: %d %q", r.code, r.body)
+	}
+	if r := c.loginFrom("ada@example.com", "right", "198.51.100.2", nil); r.code != 200 || r.cookie == nil {
+		t.Errorf("another address: %d %q", r.code, r.body)
+	}
 	// Another account from the same address is not held up by ada's.
-	if r := c.login("bob@example.com", "right", nil); r.code != 200 {
+	if r := c.loginFrom("bob@example.com", "right", "198.51.100.1", nil); r.code != 200 {
 		t.Errorf("another account: %d %q", r.code, r.body)
 	}
-	// No lockout: after the window the right password works.
+	// After the window the first address gets in too.
 	c.clk.Add(10 * time.Minute)
-	if r := c.login("ada@example.com", "right", nil); r.code != 200 || r.cookie == nil {
+	if r := c.loginFrom("ada@example.com", "right", "198.51.100.1", nil); r.code != 200 || r.cookie == nil {
 		t.Errorf("after the window: %d %q", r.code, r.body)
 	}
-	// Per address: 10 tries over any accounts, then refused.
+	// Per address: 10 tries over any accounts, then refused; another
+	// address is not held up.
 	c.clk.Add(time.Hour)
 	for i := range 10 {
-		if r := c.login(fmt.Sprintf("u%d@example.com", i), "x", nil); r.code != 401 {
+		if r := c.loginFrom(fmt.Sprintf("u%d@example.com", i), "x", "198.51.100.3", nil); r.code != 401 {
 			t.Fatalf("address try %d: %d", i, r.code)
 		}
 	}
-	if r := c.login("bob@example.com", "right", nil); r.code != 429 {
-		t.Errorf("11th try from the address: %d", r.code)
+	if r := c.loginFrom("bob@example.com", "right", "198.51.100.3", nil); r.code != 429 || r.header.Get("Retry-After") != "900" {
+		t.Errorf("11th try from the address: %d Retry-After %q", r.code, r.header.Get("Retry-After"))
+	}
+	if r := c.loginFrom("bob@example.com", "right", "198.51.100.4", nil); r.code != 200 {
+		t.Errorf("another address: %d %q", r.code, r.body)
 	}
 	c.clk.Add(15 * time.Minute)
-	if r := c.login("bob@example.com", "right", nil); r.code != 200 {
+	if r := c.loginFrom("bob@example.com", "right", "198.51.100.3", nil); r.code != 200 {
 		t.Errorf("address after the window: %d %q", r.code, r.body)
 	}
 	// Successes use up nothing.
-	for i := range 12 {
-		if r := c.login("bob@example.com", "right", nil); r.code != 200 {
+	for i := range 30 {
+		if r := c.loginFrom("bob@example.com", "right", "198.51.100.3", nil); r.code != 200 {
 			t.Fatalf("success %d: %d", i, r.code)
 		}
+	}
+}
+
+// Many addresses can spend an account's account-wide budget, which slows
+// every untrusted client; but never the owner's browser, which carries a
+// device cookie from an earlier sign-in. A cookie that is not a valid one
+// for the account counts for nothing, and a valid one has its own budget.
+func testThrottleDevice(t *testing.T, st *store.Store) {
+	c := newConsole(t, st, loopback(t))
+	c.m.DeviceKey = []byte("0123456789abcdef0123456789abcdef")
+	c.user("Acme", "ada@example.com", "right")
+	c.user("Bolt", "bob@example.com", "right")
+	home := c.loginFrom("Ada@Example.com", "right", "203.0.113.1", nil)
+	dev := home.device
+	if home.code != 200 || dev == nil {
+		t.Fatalf("sign in: %d %+v", home.code, dev)
+	}
+	if !dev.HttpOnly || dev.Secure || dev.SameSite != http.SameSiteLaxMode || dev.Path != "/" ||
+		dev.MaxAge != int(session.DeviceTTL/time.Second) {
+		t.Errorf("device cookie %+v", dev)
+	}
+	bobs := c.loginFrom("bob@example.com", "right", "203.0.113.2", nil).device
+
+	// drain spends ada's account-wide budget from 5 addresses, 4 wrong
+	// tries each (under the per-pair limit).
+	drain := func(net int) {
+		t.Helper()
+		for a := range 5 {
+			for range 4 {
+				if r := c.loginFrom("ada@example.com", "wrong", fmt.Sprintf("198.51.%d.%d", net, a), nil); r.code != 401 {
+					t.Fatalf("attacker %d: %d %q", a, r.code, r.body)
+				}
+			}
+		}
+	}
+	drain(100)
+	r := c.loginFrom("ada@example.com", "right", "192.0.2.50", nil)
+	if r.code != 429 || r.header.Get("Retry-After") != "30" {
+		t.Fatalf("a fresh address with the budget spent: %d Retry-After %q %q", r.code, r.header.Get("Retry-After"), r.body)
+	}
+	// Forged, tampered, another key's, or another account's: ignored.
+	other := &session.Manager{DeviceKey: []byte("another key, another server.....")}
+	rec := httptest.NewRecorder()
+	other.RememberDevice(rec, "ada@example.com")
+	tampered := []byte(dev.Value)
+	tampered[30] ^= 1
+	for name, v := range map[string]string{"forged": "forged", "tampered": string(tampered),
+		"another key": rec.Result().Cookies()[0].Value, "another account": bobs.Value} {
+		ck := &http.Cookie{Name: session.DeviceCookieName, Value: v}
+		if r := c.loginFrom("ada@example.com", "right", "192.0.2.51", ck); r.code != 429 {
+			t.Errorf("%s cookie: %d %q", name, r.code, r.body)
+		}
+	}
+	// The owner's browser gets in, from any address, and its cookie is
+	// renewed.
+	r = c.loginFrom("ada@example.com", "right", "192.0.2.60", dev)
+	if r.code != 200 || r.cookie == nil || r.device == nil || r.device.Value == dev.Value {
+		t.Fatalf("the owner's browser: %d %q %+v", r.code, r.body, r.device)
+	}
+	renewed := r.device
+	// A stolen cookie has its own budget: 5 wrong tries, then it waits,
+	// whatever the address.
+	for i := range 5 {
+		if r := c.loginFrom("ada@example.com", "wrong", fmt.Sprintf("192.0.2.%d", 70+i), dev); r.code != 401 {
+			t.Fatalf("stolen cookie, try %d: %d", i, r.code)
+		}
+	}
+	if r := c.loginFrom("ada@example.com", "right", "192.0.2.80", dev); r.code != 429 {
+		t.Errorf("stolen cookie, 6th try: %d", r.code)
+	}
+	// Once the bucket has a try again, a new device gets in too.
+	c.clk.Add(30 * time.Second)
+	if r := c.loginFrom("ada@example.com", "right", "192.0.2.90", nil); r.code != 200 || r.device == nil {
+		t.Errorf("a new device after the refill: %d %q", r.code, r.body)
+	}
+	// A year on, the renewed cookie has expired: the budget applies
+	// again.
+	c.clk.Add(session.DeviceTTL)
+	drain(101)
+	if r := c.loginFrom("ada@example.com", "right", "192.0.2.91", renewed); r.code != 429 {
+		t.Errorf("an expired device cookie: %d", r.code)
+	}
+
+	// Without a DeviceKey no cookie is issued and none is trusted.
+	plain := newConsole(t, st, loopback(t))
+	if r := plain.loginFrom("ada@example.com", "right", "203.0.113.1", nil); r.code != 200 || r.device != nil {
+		t.Fatalf("without a key: %d %+v", r.code, r.device)
+	}
+	for i := range 20 {
+		plain.loginFrom("ada@example.com", "wrong", fmt.Sprintf("198.51.102.%d", i), nil)
+	}
+	if r := plain.loginFrom("ada@example.com", "right", "203.0.113.1", dev); r.code != 429 {
+		t.Errorf("without a key, a device cookie: %d", r.code)
 	}
 }
 
@@ -379,12 +508,8 @@ func testThrottle(t *testing.T, st *store.Store) {
 // untrusted peer's X-Forwarded-For is ignored, so rotating it does not
 // help.
 func testForwardedFor(t *testing.T, st *store.Store) {
-	trusted, err := session.ParseTrusted("127.0.0.1, ::1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newConsole(t, st, trusted)
-	c.m.Throttle = &session.Throttle{PerAddress: 3, PerAccount: 100}
+	c := newConsole(t, st, loopback(t))
+	c.m.Throttle = &session.Throttle{PerAddress: 3, PerPair: 100}
 	c.user("Acme", "ada@example.com", "right")
 	from := func(xff string) http.Header { return http.Header{"X-Forwarded-For": {xff}} }
 	for i := range 3 {
@@ -401,7 +526,7 @@ func testForwardedFor(t *testing.T, st *store.Store) {
 
 	// Untrusted: the header is ignored, every try counts for the peer.
 	u := newConsole(t, st, nil)
-	u.m.Throttle = &session.Throttle{PerAddress: 3, PerAccount: 100}
+	u.m.Throttle = &session.Throttle{PerAddress: 3, PerPair: 100}
 	for i := range 3 {
 		u.login("ada@example.com", "wrong", from(fmt.Sprintf("203.0.113.%d", i)))
 	}
