@@ -446,3 +446,39 @@ func TestConsoleSignInThrottle(t *testing.T) {
 		t.Errorf("the owner's browser: %d %s", status, loc)
 	}
 }
+
+// Behind a trusted proxy that says the client used HTTPS, a console whose
+// --public-url is not https (so its cookies are not Secure) says so in
+// its log, once; X-Forwarded-Proto from an untrusted peer is not believed.
+func TestConsoleWarnsOfInsecureCookiesOverHTTPS(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		trusted string
+		warn    bool
+	}{{"trusted proxy", "127.0.0.1,::1", true}, {"untrusted peer", "192.0.2.1", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, withFlags(t, "--trusted-proxies", tc.trusted))
+			base := strings.TrimSuffix(h.base, "/elements/api-v2")
+			form := url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}
+			for range 2 {
+				req, _ := http.NewRequest("POST", base+"/signin", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				req.Header.Set("X-Forwarded-Proto", "https")
+				resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusSeeOther {
+					t.Fatalf("sign-in: %d", resp.StatusCode)
+				}
+			}
+			if n := strings.Count(h.logs.String(), "not marked Secure"); n != map[bool]int{true: 1, false: 0}[tc.warn] {
+				t.Errorf("%d warnings, want warn=%v:\n%s", n, tc.warn, h.logs.String())
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/delivery"
@@ -67,6 +68,9 @@ type Console struct {
 	cfg   Config
 	log   *slog.Logger
 	pages map[string]*template.Template
+	// insecureHTTPS warns, once, that sign-ins come over HTTPS while the
+	// session cookies are not marked Secure.
+	insecureHTTPS sync.Once
 }
 
 // New builds the console's handler.

@@ -59,6 +59,11 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.cfg.Sessions.RememberDevice(w, d.Email)
+	if !c.cfg.Sessions.Secure && session.IsHTTPS(r, c.cfg.Trusted) {
+		c.insecureHTTPS.Do(func() {
+			c.log.Warn("console: a sign-in came over HTTPS, but the session cookies are not marked Secure: set --public-url to the console's https:// address")
+		})
+	}
 	if len(users) > 1 {
 		http.Redirect(w, r, "/signin/organization?next="+urlQuery(d.Next), http.StatusSeeOther)
 		return
