@@ -504,6 +504,22 @@ func (h *harness) change(t *testing.T, name string) {
 	resp.Body.Close()
 }
 
+// contactID is the id of the simulator's contact of that last name.
+func (h *harness) contactID(t *testing.T, lastName string) string {
+	t.Helper()
+	contacts, err := h.sim.Records(h.sim.APIKey(), "Contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range contacts {
+		if c["LAST_NAME"] == lastName {
+			return fmt.Sprint(c["CONTACT_ID"])
+		}
+	}
+	t.Fatalf("no contact named %s in the simulator", lastName)
+	return ""
+}
+
 // pollNow asks for a poll of an instance's contacts through the API, and
 // waits until it ran.
 func (h *harness) pollNow(t *testing.T, id int64) {
@@ -562,8 +578,14 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 		return err == nil && n.Status == "delivered"
 	}
 	waitFor(t, "the attempt recorded", func() bool { return delivered(first) })
-	b.run("events", chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.CSS("#events tr[data-event]")))
-	b.run("event", chromedp.Click(chromedp.CSS("#events tr[data-event] a")), chromedp.WaitVisible(chromedp.CSS("#sent")))
+	// Its row says how its notification's delivery stands: delivered,
+	// the last attempt answered 200.
+	row := fmt.Sprintf(`#events tr[data-object=%q]`, h.contactID(t, "Lovelace"))
+	b.run("events", chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.CSS(row)))
+	if d := b.text(row + " .delivery"); !strings.Contains(d, "delivered") || !strings.Contains(d, "200") || !strings.Contains(d, "ms") {
+		t.Errorf("the event's delivery column says %q, want delivered, 200 and the latency", d)
+	}
+	b.run("event", chromedp.Click(chromedp.CSS(row+" a")), chromedp.WaitVisible(chromedp.CSS("#sent")))
 	if sent := b.text("#sent"); !strings.Contains(sent, first) || !strings.Contains(sent, "Lovelace") {
 		t.Errorf("the notification as sent:\n%.400s", sent)
 	}
