@@ -368,6 +368,12 @@ func testConsole(t *testing.T, h *harness) {
 	// The instance's API docs: "try it" lists contacts through the session.
 	b.run("API docs page", chromedp.Navigate(detail+"/api"), chromedp.WaitVisible(chromedp.CSS("#swagger-ui")))
 	b.run("API docs", chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList")))
+	var noValidator bool
+	b.run("no validator", eval(`window.ui.getConfigs().validatorUrl === null && !document.querySelector('img[src*="validator"], .validator-badge') &&
+		!performance.getEntriesByType("resource").some(e => e.name.includes("validator"))`, &noValidator))
+	if !noValidator {
+		t.Error("Swagger UI is set to ask a validator about the spec")
+	}
 	b.run("try it", chromedp.Click(chromedp.CSS("#operations-hub-hubList .opblock-summary")),
 		chromedp.WaitVisible(chromedp.CSS(`#operations-hub-hubList input[placeholder="resource"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="resource"]`), "contacts"),
