@@ -382,6 +382,19 @@ func testConsole(t *testing.T, h *harness) {
 	if got := b.text("#operations-hub-hubList .live-responses-table"); !strings.Contains(got, "CONTACT_ID") || !strings.Contains(got, "200") {
 		t.Errorf("try it on contacts answered:\n%.600s", got)
 	}
+	// With a CEQL where: exactly the one contact it names.
+	h.change(t, "Tryit-Hamilton")
+	hamilton := h.contactID(t, "Tryit-Hamilton")
+	var listed string
+	b.run("try it with where", chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="where"]`), "LAST_NAME = 'Tryit-Hamilton'"),
+		chromedp.Click(chromedp.CSS("#operations-hub-hubList .btn.execute")),
+		waitJS(`(document.querySelector("#operations-hub-hubList .request-url pre") || {}).textContent?.includes("where=")`),
+		chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList .live-responses-table .highlight-code pre")),
+		eval(`(() => { const rs = JSON.parse(document.querySelector("#operations-hub-hubList .live-responses-table .highlight-code pre").textContent);
+			return rs.map(r => r.CONTACT_ID + " " + r.LAST_NAME).join(", ") })()`, &listed))
+	if want := hamilton + " Tryit-Hamilton"; listed != want {
+		t.Errorf("try it with where LAST_NAME = 'Tryit-Hamilton' listed %q, want %q", listed, want)
+	}
 
 	// Sign out: the old session is refused by the server, not only forgotten.
 	cookies := get(b, "cookies", func(ctx context.Context, t *chromedp.Target) ([]*network.Cookie, error) {
