@@ -682,13 +682,23 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	b.run("charts", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".charts svg")))
 	var desc string
 	b.run("chart text", eval(`document.querySelector(".charts svg desc").textContent`, &desc))
-	if !strings.Contains(desc, "events in the") {
+	if !strings.Contains(desc, "events in the") || strings.HasPrefix(desc, "No ") { // "No events in the 24 hours…" when empty
 		t.Errorf("the events chart says %q", desc)
 	}
 	var points int
 	b.run("latency points", eval(`document.querySelectorAll(".charts figure:nth-child(2) svg circle").length`, &points))
 	if points == 0 {
 		t.Error("the latency chart has no point")
+	}
+	// The instance's own charts, on its page, have the same data.
+	b.run("instance charts", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS(".charts svg")))
+	b.run("instance chart text", eval(`document.querySelector(".charts svg desc").textContent`, &desc))
+	if !strings.Contains(desc, "events in the") || strings.HasPrefix(desc, "No ") {
+		t.Errorf("the instance's events chart says %q", desc)
+	}
+	b.run("instance latency points", eval(`document.querySelectorAll(".charts figure:nth-child(2) svg circle").length`, &points))
+	if points == 0 {
+		t.Error("the instance's latency chart has no point")
 	}
 
 	// With snapshots, an update's page shows what changed, before and after.
