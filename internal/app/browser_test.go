@@ -638,6 +638,18 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	}
 	if hits := rv.got(); len(hits) != 4 || !hits[3].test || !strings.Contains(hits[3].body, `"action":"test"`) {
 		t.Errorf("the receiver's 4th request: %+v", hits[len(hits)-1])
+	} else if sent := b.text("#test-body"); sent != hits[3].body {
+		t.Errorf("the test's record shows the body as\n%s\nthe receiver got\n%s", sent, hits[3].body)
+	}
+	// The instance's page lists it, linking to its record.
+	record := b.location()
+	b.run("test listed", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS("#test-deliveries tr.test-delivery a")))
+	if row := b.text("#test-deliveries tr.test-delivery"); !strings.Contains(row, "200") || !strings.Contains(row, "ms") {
+		t.Errorf("the instance's test notifications list it as %q", row)
+	}
+	b.run("test record again", chromedp.Click(chromedp.CSS("#test-deliveries tr.test-delivery a")), chromedp.WaitVisible(chromedp.CSS("#test-status")))
+	if loc := b.location(); loc != record {
+		t.Errorf("the listed test links to %s, want its record %s", loc, record)
 	}
 
 	// The receiver fails: the callback retries, then is suspended (410);

@@ -176,6 +176,9 @@ type detailData struct {
 	// ("" when events are off).
 	SignatureKey, StandardSecret string
 	Charts                       chartSet
+	// Tests are the instance's most recent test notifications, newest
+	// first.
+	Tests []*store.TestDelivery
 }
 
 type configItem struct{ Key, Value string }
@@ -209,6 +212,10 @@ func (c *Console) detail(w http.ResponseWriter, r *http.Request, v *viewer) {
 		d.Callback = cbs[in.Configuration[instance.KeyCallbackURL]]
 	}
 	if d.Charts, err = c.chartsFor(r, v.caller.Org.ID, in.ID); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	if d.Tests, err = c.cfg.Store.TestDeliveries(r.Context(), v.caller.Org.ID, in.ID, 10); err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
