@@ -370,15 +370,38 @@ func TestConsoleOrganizationsAndActions(t *testing.T) {
 	if got := h.onlyInstance("Default's"); got.Disabled {
 		t.Error("the instance is not enabled again")
 	}
-	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2025-01-31"}}); status != http.StatusSeeOther {
-		t.Fatalf("backfill: %d %s", status, body)
+	// Poll now and Backfill share a row: each button does its own thing.
+	// Poll now with a date typed beside it polls; it starts no backfill.
+	if status, loc, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2024-06-01"},
+		"action": {"poll"}}); status != http.StatusSeeOther || !strings.Contains(loc, "done=polling") {
+		t.Fatalf("poll now with a date typed: %d %s %.300s", status, loc, body)
+	}
+	if p, err := h.srv.store.GetPoll(ctx, in.ID, "contacts"); err != nil || !p.BackfillFrom.IsZero() {
+		t.Errorf("poll now started a backfill: %+v %v", p, err)
+	}
+	if status, loc, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2025-01-31"},
+		"action": {"backfill"}}); status != http.StatusSeeOther || !strings.Contains(loc, "done=backfilling") {
+		t.Fatalf("backfill: %d %s %.300s", status, loc, body)
 	}
 	p, err := h.srv.store.GetPoll(ctx, in.ID, "contacts")
 	if err != nil || !p.BackfillFrom.Equal(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("backfill asked: %+v %v", p, err)
 	}
-	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}}); status != http.StatusBadRequest || !strings.Contains(body, "2025-01-31") {
-		t.Errorf("a bad backfill date: %d", status)
+	// A bad date: the instance's page, the error beside the date field,
+	// the date kept.
+	for _, bad := range []url.Values{
+		{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}, "action": {"backfill"}},
+		{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}}, // no action: a date means a backfill
+	} {
+		status, _, body := c.do("POST", path+"/poll", bad)
+		if status != http.StatusBadRequest || !strings.Contains(body, `id="backfill-contacts-error"`) || !strings.Contains(body, "2025-01-31") ||
+			!strings.Contains(body, `value="31/01/2025"`) || !strings.Contains(body, `id="polls"`) {
+			t.Errorf("a bad backfill date (%v): %d\n%.2000s", bad, status, body)
+		}
+	}
+	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "action": {"backfill"}}); status != http.StatusBadRequest ||
+		!strings.Contains(body, `id="backfill-contacts-error"`) {
+		t.Errorf("a backfill without a date: %d\n%.2000s", status, body)
 	}
 	_, _, confirm := c.do("GET", path+"/delete", nil)
 	if !strings.Contains(confirm, "cannot be undone") || h.countInstances() != 1 {
