@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -409,5 +410,75 @@ func TestConsoleOrganizationsAndActions(t *testing.T) {
 	}
 	if status, loc, _ := c.do("POST", path+"/delete", url.Values{}); status != http.StatusSeeOther || loc != "/instances?done=deleted" || h.countInstances() != 0 {
 		t.Errorf("delete: %d %s, %d instances left", status, loc, h.countInstances())
+	}
+}
+
+// fieldError is the text of the form's error beside an input ("" when
+// none), as the form places it: <p class="field-error" id="INPUT-error">.
+func fieldError(page, input string) string {
+	m := regexp.MustCompile(`<p class="field-error" id="` + regexp.QuoteMeta(input) + `-error">([^<]*)</p>`).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The instance form's refusals, without a browser: an API key Insightly
+// refuses is shown beside the key with everything typed kept, and nothing
+// is stored; editing an instance's pod or API URL with the key left blank
+// is refused beside the key (it must be given again: a stored key only
+// goes to the host it was entered for), and the instance is unchanged.
+func TestConsoleFormRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	c := newConsoleClient(t, base)
+	if status, loc, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}); status != http.StatusSeeOther {
+		t.Fatalf("signing in: %d %s", status, loc)
+	}
+	form := func(name, apiKey string) url.Values {
+		return url.Values{"name": {name}, "username": {"ada@example.com"}, "apiKey": {apiKey}, "pod": {"url"}, "baseUrl": {h.simURL},
+			"events": {"on"}, "callbackUrl": {h.hook}, "interval": {"15"}, "shown": {"contacts"}, "resource": {"contacts"},
+			"pollerConfig": {"{}"}, "tags": {"typed, kept"}}
+	}
+
+	// A key the simulator does not know.
+	status, _, page := c.do("POST", "/instances/new", form("Wrong key", "not-a-key-it-knows"))
+	if status != http.StatusBadRequest || !strings.Contains(fieldError(page, "apiKey"), "refused") {
+		t.Fatalf("a refused API key: %d, beside the key %q\n%.3000s", status, fieldError(page, "apiKey"), page)
+	}
+	for _, kept := range []string{`value="Wrong key"`, `value="ada@example.com"`, `value="` + h.simURL + `"`, `value="typed, kept"`, `value="` + h.hook + `"`} {
+		if !strings.Contains(page, kept) {
+			t.Errorf("the refused form lost %s", kept)
+		}
+	}
+	if n := h.countInstances(); n != 0 {
+		t.Fatalf("a refused key stored %d instances", n)
+	}
+
+	// The host-change rule: the pod, or another API URL, without the key.
+	in, _ := h.create(h.instanceBody("Hosted", nil))
+	before := h.onlyInstance("Hosted").Configuration
+	edit := fmt.Sprintf("/instances/%d/edit", in.ID)
+	for _, change := range []url.Values{
+		{"pod": {"eu1"}, "baseUrl": {""}},
+		{"baseUrl": {"https://api.au1.insightly.com/v3.1"}},
+	} {
+		f := form("Hosted", "")
+		f.Set("hasKey", "1")
+		for k, v := range change {
+			f[k] = v
+		}
+		status, _, page := c.do("POST", edit, f)
+		if msg := fieldError(page, "apiKey"); status != http.StatusBadRequest || !strings.Contains(msg, "given again") {
+			t.Errorf("editing %v without the key: %d, beside the key %q\n%.3000s", change, status, msg, page)
+		}
+		if v := f.Get("baseUrl"); v != "" && !strings.Contains(page, `value="`+v+`"`) {
+			t.Errorf("the refused edit lost the API URL typed, %s", v)
+		}
+		after := h.onlyInstance("Hosted").Configuration
+		if fmt.Sprint(after) != fmt.Sprint(before) { // fmt prints maps sorted by key
+			t.Errorf("a refused edit (%v) changed the instance:\n%v\nwas\n%v", change, after, before)
+		}
 	}
 }
