@@ -246,8 +246,23 @@ func testConsole(t *testing.T, h *harness) {
 	if v := b.value("#rf-idField"); v != "CONTACT_ID" {
 		t.Errorf("the pencil's form shows idField %q", v)
 	}
-	b.run("pencil applied", setInput("#rf-pageSize", "250"), chromedp.Click(chromedp.CSS("#resource-apply")),
+	b.run("pencil applied", setInput("#rf-pageSize", "250"), setInput("#rf-updatedDateTimezone", "Europe/London"),
+		setInput("#rf-createdDateTimezone", "America/New_York"), chromedp.Click(chromedp.CSS("#resource-apply")),
 		waitJS(`document.querySelector("#pollerConfig").value.includes('"pageSize": 250')`))
+	var zones string
+	b.run("pencil zones", eval(`(() => { const d = JSON.parse(document.querySelector("#pollerConfig").value).contacts.datesConfiguration;
+		return d.updatedDateTimezone + " " + d.createdDateTimezone })()`, &zones))
+	if zones != "Europe/London America/New_York" {
+		t.Errorf("the pencil's time zones wrote %q into the JSON", zones)
+	}
+	b.run("pencil zones shown", chromedp.Click(chromedp.CSS(`button.pencil[data-resource=contacts]`)), chromedp.WaitVisible(chromedp.CSS("#rf-updatedDateTimezone")))
+	if u, c := b.value("#rf-updatedDateTimezone"), b.value("#rf-createdDateTimezone"); u != "Europe/London" || c != "America/New_York" {
+		t.Errorf("the pencil's form shows the zones %q and %q", u, c)
+	}
+	// Emptied, they leave the JSON (Insightly's dates are UTC: the
+	// instance polls with the default).
+	b.run("pencil zones cleared", setInput("#rf-updatedDateTimezone", ""), setInput("#rf-createdDateTimezone", ""),
+		chromedp.Click(chromedp.CSS("#resource-apply")), waitJS(`!document.querySelector("#pollerConfig").value.includes("Timezone")`))
 	if v := b.value("#pollerConfig"); !strings.Contains(v, `"pageSize": 250`) || !strings.Contains(v, `"overlap": 90`) {
 		var dbg string
 		b.run("debug", eval(`document.querySelector("#pollerConfig").value.length + " " + document.querySelector("#json-status").textContent + " " + document.querySelectorAll("#pollerConfig").length`, &dbg))
