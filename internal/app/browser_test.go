@@ -246,6 +246,9 @@ func testConsole(t *testing.T, h *harness) {
 	if v := b.value("#rf-idField"); v != "CONTACT_ID" {
 		t.Errorf("the pencil's form shows idField %q", v)
 	}
+	if u, c := b.value("#rf-updatedDateTimezone"), b.value("#rf-createdDateTimezone"); u != "GMT" || c != "GMT" {
+		t.Errorf("the pencil's form shows the element's time zones as %q and %q", u, c)
+	}
 	b.run("pencil applied", setInput("#rf-pageSize", "250"), setInput("#rf-updatedDateTimezone", "Europe/London"),
 		setInput("#rf-createdDateTimezone", "America/New_York"), chromedp.Click(chromedp.CSS("#resource-apply")),
 		waitJS(`document.querySelector("#pollerConfig").value.includes('"pageSize": 250')`))
@@ -259,10 +262,10 @@ func testConsole(t *testing.T, h *harness) {
 	if u, c := b.value("#rf-updatedDateTimezone"), b.value("#rf-createdDateTimezone"); u != "Europe/London" || c != "America/New_York" {
 		t.Errorf("the pencil's form shows the zones %q and %q", u, c)
 	}
-	// Emptied, they leave the JSON (Insightly's dates are UTC: the
-	// instance polls with the default).
-	b.run("pencil zones cleared", setInput("#rf-updatedDateTimezone", ""), setInput("#rf-createdDateTimezone", ""),
-		chromedp.Click(chromedp.CSS("#resource-apply")), waitJS(`!document.querySelector("#pollerConfig").value.includes("Timezone")`))
+	// Back to the element's GMT (Insightly's dates are UTC).
+	b.run("pencil zones restored", setInput("#rf-updatedDateTimezone", "GMT"), setInput("#rf-createdDateTimezone", "GMT"),
+		chromedp.Click(chromedp.CSS("#resource-apply")), waitJS(`(() => { const d = JSON.parse(document.querySelector("#pollerConfig").value).contacts.datesConfiguration;
+			return d.updatedDateTimezone === "GMT" && d.createdDateTimezone === "GMT" })()`))
 	if v := b.value("#pollerConfig"); !strings.Contains(v, `"pageSize": 250`) || !strings.Contains(v, `"overlap": 90`) {
 		var dbg string
 		b.run("debug", eval(`document.querySelector("#pollerConfig").value.length + " " + document.querySelector("#json-status").textContent + " " + document.querySelectorAll("#pollerConfig").length`, &dbg))
