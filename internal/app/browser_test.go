@@ -423,6 +423,16 @@ func testConsole(t *testing.T, h *harness) {
 		t.Errorf("try it with where LAST_NAME = 'Tryit-Hamilton' listed %q, want %q", listed, want)
 	}
 
+	// Delete asks first, and Cancel keeps the instance.
+	b.run("delete confirmation", chromedp.Navigate(detail), chromedp.Click(chromedp.CSS("#delete")), chromedp.WaitVisible(chromedp.CSS("#confirm-delete")))
+	if p := b.text("main"); !strings.Contains(p, "Delete Browser edited?") || !strings.Contains(p, "cannot be undone") {
+		t.Errorf("the delete confirmation says:\n%s", p)
+	}
+	b.run("delete cancelled", chromedp.Click(chromedp.CSS(`a[href$="/instances/`+strconv.FormatInt(inst.ID, 10)+`"]`)), chromedp.WaitVisible(chromedp.CSS("#polls")))
+	if n := h.countInstances(); n != 1 {
+		t.Errorf("after cancelling the delete: %d instances", n)
+	}
+
 	// Sign out: the old session is refused by the server, not only forgotten.
 	cookies := get(b, "cookies", func(ctx context.Context, t *chromedp.Target) ([]*network.Cookie, error) {
 		res, err := cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{})
@@ -444,6 +454,17 @@ func testConsole(t *testing.T, h *harness) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
 		t.Errorf("the old session after signing out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
+
+	// The same address and password in a second organization: signing in
+	// asks which one to work in.
+	second := h.secondOrganization(t, "Analytical Engines Ltd")
+	b.run("organization picker", chromedp.SendKeys(chromedp.CSS("#email"), h.creds.Email), chromedp.SendKeys(chromedp.CSS("#password"), h.creds.ConsolePassword),
+		chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("button.choice")))
+	if choices := b.text("main"); !strings.Contains(choices, "Analytical Engines Ltd") || !strings.Contains(choices, "default") {
+		t.Errorf("the organization picker offers:\n%s", choices)
+	}
+	b.run("organization chosen", chromedp.Click(chromedp.CSS(`button.choice:not([value="`+strconv.FormatInt(second.ID, 10)+`"])`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-instance]`)))
 }
 
 func keys[V any](m map[string]V) []string {

@@ -297,19 +297,12 @@ func (c *consoleClient) do(method, path string, form url.Values) (int, string, s
 	return resp.StatusCode, resp.Header.Get("Location"), string(b)
 }
 
-// One address in two organizations: the password is accepted, then the
-// user picks the organization, and sees only its instances. The pages
-// without JavaScript: enable, disable, backfill, delete after a
-// confirmation.
-func TestConsoleOrganizationsAndActions(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+// secondOrganization gives the first user's address and password an
+// account in a new organization of that name.
+func (h *harness) secondOrganization(t *testing.T, name string) *store.Organization {
+	t.Helper()
 	ctx := context.Background()
-	base := strings.TrimSuffix(h.base, "/elements/api-v2")
-	in, _ := h.create(h.instanceBody("Default's", nil))
-
-	// The same address and password in a second organization.
-	other := &store.Organization{Name: "Second org", SecretHash: auth.Hash(auth.NewSecret())}
+	other := &store.Organization{Name: name, SecretHash: auth.Hash(auth.NewSecret())}
 	if err := h.srv.store.CreateOrganization(ctx, other); err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +317,21 @@ func TestConsoleOrganizationsAndActions(t *testing.T) {
 	if err := h.srv.store.SetUserPassword(ctx, u.ID, hash); err != nil {
 		t.Fatal(err)
 	}
+	return other
+}
+
+// One address in two organizations: the password is accepted, then the
+// user picks the organization, and sees only its instances. The pages
+// without JavaScript: enable, disable, backfill, delete after a
+// confirmation.
+func TestConsoleOrganizationsAndActions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	in, _ := h.create(h.instanceBody("Default's", nil))
+
+	other := h.secondOrganization(t, "Second org")
 
 	c := newConsoleClient(t, base)
 	status, loc, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}, "next": {"/instances"}})
