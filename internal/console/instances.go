@@ -235,7 +235,7 @@ func (c *Console) renderDetail(w http.ResponseWriter, r *http.Request, v *viewer
 	}
 	p := v.page(in.Name, d)
 	if bf.Error != "" {
-		p.Problem = "Backfill " + bf.Resource + ": " + bf.Error
+		p.Problem = strings.TrimSpace("Backfill "+bf.Resource) + ": " + bf.Error
 	}
 	c.render(w, status, "instance", p)
 }
