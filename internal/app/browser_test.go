@@ -412,12 +412,16 @@ func testConsole(t *testing.T, h *harness) {
 	// With a CEQL where: exactly the one contact it names.
 	h.change(t, "Tryit-Hamilton")
 	hamilton := h.contactID(t, "Tryit-Hamilton")
+	// The request URL shows before its response replaces the last one:
+	// wait for another body.
 	var listed string
-	b.run("try it with where", chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="where"]`), "LAST_NAME = 'Tryit-Hamilton'"),
+	const responseBody = `document.querySelector("#operations-hub-hubList .live-responses-table .highlight-code pre")`
+	b.run("try it with where", eval(`window.previousBody = `+responseBody+`.textContent`, (*string)(nil)),
+		chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="where"]`), "LAST_NAME = 'Tryit-Hamilton'"),
 		chromedp.Click(chromedp.CSS("#operations-hub-hubList .btn.execute")),
-		waitJS(`(document.querySelector("#operations-hub-hubList .request-url pre") || {}).textContent?.includes("where=")`),
-		chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList .live-responses-table .highlight-code pre")),
-		eval(`(() => { const rs = JSON.parse(document.querySelector("#operations-hub-hubList .live-responses-table .highlight-code pre").textContent);
+		waitJS(`(document.querySelector("#operations-hub-hubList .request-url pre") || {}).textContent?.includes("where=") &&
+			!!`+responseBody+` && `+responseBody+`.textContent !== window.previousBody`),
+		eval(`(() => { const rs = JSON.parse(`+responseBody+`.textContent);
 			return rs.map(r => r.CONTACT_ID + " " + r.LAST_NAME).join(", ") })()`, &listed))
 	if want := hamilton + " Tryit-Hamilton"; listed != want {
 		t.Errorf("try it with where LAST_NAME = 'Tryit-Hamilton' listed %q, want %q", listed, want)
