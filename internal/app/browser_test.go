@@ -246,8 +246,26 @@ func testConsole(t *testing.T, h *harness) {
 	if v := b.value("#rf-idField"); v != "CONTACT_ID" {
 		t.Errorf("the pencil's form shows idField %q", v)
 	}
-	b.run("pencil applied", setInput("#rf-pageSize", "250"), chromedp.Click(chromedp.CSS("#resource-apply")),
+	if u, c := b.value("#rf-updatedDateTimezone"), b.value("#rf-createdDateTimezone"); u != "GMT" || c != "GMT" {
+		t.Errorf("the pencil's form shows the element's time zones as %q and %q", u, c)
+	}
+	b.run("pencil applied", setInput("#rf-pageSize", "250"), setInput("#rf-updatedDateTimezone", "Europe/London"),
+		setInput("#rf-createdDateTimezone", "America/New_York"), chromedp.Click(chromedp.CSS("#resource-apply")),
 		waitJS(`document.querySelector("#pollerConfig").value.includes('"pageSize": 250')`))
+	var zones string
+	b.run("pencil zones", eval(`(() => { const d = JSON.parse(document.querySelector("#pollerConfig").value).contacts.datesConfiguration;
+		return d.updatedDateTimezone + " " + d.createdDateTimezone })()`, &zones))
+	if zones != "Europe/London America/New_York" {
+		t.Errorf("the pencil's time zones wrote %q into the JSON", zones)
+	}
+	b.run("pencil zones shown", chromedp.Click(chromedp.CSS(`button.pencil[data-resource=contacts]`)), chromedp.WaitVisible(chromedp.CSS("#rf-updatedDateTimezone")))
+	if u, c := b.value("#rf-updatedDateTimezone"), b.value("#rf-createdDateTimezone"); u != "Europe/London" || c != "America/New_York" {
+		t.Errorf("the pencil's form shows the zones %q and %q", u, c)
+	}
+	// Back to the element's GMT (Insightly's dates are UTC).
+	b.run("pencil zones restored", setInput("#rf-updatedDateTimezone", "GMT"), setInput("#rf-createdDateTimezone", "GMT"),
+		chromedp.Click(chromedp.CSS("#resource-apply")), waitJS(`(() => { const d = JSON.parse(document.querySelector("#pollerConfig").value).contacts.datesConfiguration;
+			return d.updatedDateTimezone === "GMT" && d.createdDateTimezone === "GMT" })()`))
 	if v := b.value("#pollerConfig"); !strings.Contains(v, `"pageSize": 250`) || !strings.Contains(v, `"overlap": 90`) {
 		var dbg string
 		b.run("debug", eval(`document.querySelector("#pollerConfig").value.length + " " + document.querySelector("#json-status").textContent + " " + document.querySelectorAll("#pollerConfig").length`, &dbg))
@@ -300,10 +318,19 @@ func testConsole(t *testing.T, h *harness) {
 	b.run("searched away", setInput("#q", "nothing like it"), chromedp.Submit(chromedp.CSS("#q")),
 		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-instance]`)))
 
-	// Poll now: the status changes.
+	// Poll now: the status changes. After the first poll, the last-run
+	// cell as it was; a run a second later shows another time.
 	detail := fmt.Sprintf("%s/instances/%d", base, inst.ID)
-	b.run("detail", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS(`tr[data-resource=contacts]`)))
+	waitFor(t, "the first poll", func() bool { return h.pollRuns(inst.ID, "contacts") > 0 })
 	runs := h.pollRuns(inst.ID, "contacts")
+	lastRun := `tr[data-resource=contacts] td.last-run`
+	b.run("detail", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS(lastRun+" small")))
+	before := b.text(lastRun)
+	if at, err := time.Parse(time.RFC3339, strings.Fields(before)[0]); err == nil {
+		time.Sleep(time.Until(at.Add(time.Second))) // the cell's time has a one-second grain
+	} else {
+		t.Errorf("the last run before polling: %q", before)
+	}
 	b.run("poll now", chromedp.Click(chromedp.CSS(`tr[data-resource=contacts] button.poll-one`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	deadline := time.Now().Add(30 * time.Second)
 	for h.pollRuns(inst.ID, "contacts") <= runs && time.Now().Before(deadline) {
@@ -313,8 +340,8 @@ func testConsole(t *testing.T, h *harness) {
 		t.Fatal("the poll asked for in the console did not run")
 	}
 	b.run("polled", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`tr[data-resource=contacts] td.last-run small`)))
-	if last := b.text(`tr[data-resource=contacts] td.last-run`); !strings.Contains(last, "records") {
-		t.Errorf("the last run after polling: %q", last)
+	if last := b.text(lastRun); !strings.Contains(last, "records") || last == before {
+		t.Errorf("the last run after polling: %q (before: %q)", last, before)
 	}
 	if q := b.text("#quota"); !strings.Contains(q, "calls a day") {
 		t.Errorf("the quota line: %q", q)
@@ -368,6 +395,12 @@ func testConsole(t *testing.T, h *harness) {
 	// The instance's API docs: "try it" lists contacts through the session.
 	b.run("API docs page", chromedp.Navigate(detail+"/api"), chromedp.WaitVisible(chromedp.CSS("#swagger-ui")))
 	b.run("API docs", chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList")))
+	var noValidator bool
+	b.run("no validator", eval(`window.ui.getConfigs().validatorUrl === null && !document.querySelector('img[src*="validator"], .validator-badge') &&
+		!performance.getEntriesByType("resource").some(e => e.name.includes("validator"))`, &noValidator))
+	if !noValidator {
+		t.Error("Swagger UI is set to ask a validator about the spec")
+	}
 	b.run("try it", chromedp.Click(chromedp.CSS("#operations-hub-hubList .opblock-summary")),
 		chromedp.WaitVisible(chromedp.CSS(`#operations-hub-hubList input[placeholder="resource"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="resource"]`), "contacts"),
@@ -375,6 +408,33 @@ func testConsole(t *testing.T, h *harness) {
 		chromedp.WaitVisible(chromedp.CSS("#operations-hub-hubList .live-responses-table .response-col_description")))
 	if got := b.text("#operations-hub-hubList .live-responses-table"); !strings.Contains(got, "CONTACT_ID") || !strings.Contains(got, "200") {
 		t.Errorf("try it on contacts answered:\n%.600s", got)
+	}
+	// With a CEQL where: exactly the one contact it names.
+	h.change(t, "Tryit-Hamilton")
+	hamilton := h.contactID(t, "Tryit-Hamilton")
+	// The request URL shows before its response replaces the last one:
+	// wait for another body.
+	var listed string
+	const responseBody = `document.querySelector("#operations-hub-hubList .live-responses-table .highlight-code pre")`
+	b.run("try it with where", eval(`window.previousBody = `+responseBody+`.textContent`, (*string)(nil)),
+		chromedp.SendKeys(chromedp.CSS(`#operations-hub-hubList input[placeholder="where"]`), "LAST_NAME = 'Tryit-Hamilton'"),
+		chromedp.Click(chromedp.CSS("#operations-hub-hubList .btn.execute")),
+		waitJS(`(document.querySelector("#operations-hub-hubList .request-url pre") || {}).textContent?.includes("where=") &&
+			!!`+responseBody+` && `+responseBody+`.textContent !== window.previousBody`),
+		eval(`(() => { const rs = JSON.parse(`+responseBody+`.textContent);
+			return rs.map(r => r.CONTACT_ID + " " + r.LAST_NAME).join(", ") })()`, &listed))
+	if want := hamilton + " Tryit-Hamilton"; listed != want {
+		t.Errorf("try it with where LAST_NAME = 'Tryit-Hamilton' listed %q, want %q", listed, want)
+	}
+
+	// Delete asks first, and Cancel keeps the instance.
+	b.run("delete confirmation", chromedp.Navigate(detail), chromedp.Click(chromedp.CSS("#delete")), chromedp.WaitVisible(chromedp.CSS("#confirm-delete")))
+	if p := b.text("main"); !strings.Contains(p, "Delete Browser edited?") || !strings.Contains(p, "cannot be undone") {
+		t.Errorf("the delete confirmation says:\n%s", p)
+	}
+	b.run("delete cancelled", chromedp.Click(chromedp.CSS(`a[href$="/instances/`+strconv.FormatInt(inst.ID, 10)+`"]`)), chromedp.WaitVisible(chromedp.CSS("#polls")))
+	if n := h.countInstances(); n != 1 {
+		t.Errorf("after cancelling the delete: %d instances", n)
 	}
 
 	// Sign out: the old session is refused by the server, not only forgotten.
@@ -398,6 +458,17 @@ func testConsole(t *testing.T, h *harness) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
 		t.Errorf("the old session after signing out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
+
+	// The same address and password in a second organization: signing in
+	// asks which one to work in.
+	second := h.secondOrganization(t, "Analytical Engines Ltd")
+	b.run("organization picker", chromedp.SendKeys(chromedp.CSS("#email"), h.creds.Email), chromedp.SendKeys(chromedp.CSS("#password"), h.creds.ConsolePassword),
+		chromedp.Click(chromedp.CSS("#signin")), chromedp.WaitVisible(chromedp.CSS("button.choice")))
+	if choices := b.text("main"); !strings.Contains(choices, "Analytical Engines Ltd") || !strings.Contains(choices, "default") {
+		t.Errorf("the organization picker offers:\n%s", choices)
+	}
+	b.run("organization chosen", chromedp.Click(chromedp.CSS(`button.choice:not([value="`+strconv.FormatInt(second.ID, 10)+`"])`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-instance]`)))
 }
 
 func keys[V any](m map[string]V) []string {
@@ -504,6 +575,22 @@ func (h *harness) change(t *testing.T, name string) {
 	resp.Body.Close()
 }
 
+// contactID is the id of the simulator's contact of that last name.
+func (h *harness) contactID(t *testing.T, lastName string) string {
+	t.Helper()
+	contacts, err := h.sim.Records(h.sim.APIKey(), "Contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range contacts {
+		if c["LAST_NAME"] == lastName {
+			return fmt.Sprint(c["CONTACT_ID"])
+		}
+	}
+	t.Fatalf("no contact named %s in the simulator", lastName)
+	return ""
+}
+
 // pollNow asks for a poll of an instance's contacts through the API, and
 // waits until it ran.
 func (h *harness) pollNow(t *testing.T, id int64) {
@@ -562,8 +649,14 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 		return err == nil && n.Status == "delivered"
 	}
 	waitFor(t, "the attempt recorded", func() bool { return delivered(first) })
-	b.run("events", chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.CSS("#events tr[data-event]")))
-	b.run("event", chromedp.Click(chromedp.CSS("#events tr[data-event] a")), chromedp.WaitVisible(chromedp.CSS("#sent")))
+	// Its row says how its notification's delivery stands: delivered,
+	// the last attempt answered 200.
+	row := fmt.Sprintf(`#events tr[data-object=%q]`, h.contactID(t, "Lovelace"))
+	b.run("events", chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.CSS(row)))
+	if d := b.text(row + " .delivery"); !strings.Contains(d, "delivered") || !strings.Contains(d, "200") || !strings.Contains(d, "ms") {
+		t.Errorf("the event's delivery column says %q, want delivered, 200 and the latency", d)
+	}
+	b.run("event", chromedp.Click(chromedp.CSS(row+" a")), chromedp.WaitVisible(chromedp.CSS("#sent")))
 	if sent := b.text("#sent"); !strings.Contains(sent, first) || !strings.Contains(sent, "Lovelace") {
 		t.Errorf("the notification as sent:\n%.400s", sent)
 	}
@@ -597,6 +690,18 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	}
 	if hits := rv.got(); len(hits) != 4 || !hits[3].test || !strings.Contains(hits[3].body, `"action":"test"`) {
 		t.Errorf("the receiver's 4th request: %+v", hits[len(hits)-1])
+	} else if sent := b.text("#test-body"); sent != hits[3].body {
+		t.Errorf("the test's record shows the body as\n%s\nthe receiver got\n%s", sent, hits[3].body)
+	}
+	// The instance's page lists it, linking to its record.
+	record := b.location()
+	b.run("test listed", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS("#test-deliveries tr.test-delivery a")))
+	if row := b.text("#test-deliveries tr.test-delivery"); !strings.Contains(row, "200") || !strings.Contains(row, "ms") {
+		t.Errorf("the instance's test notifications list it as %q", row)
+	}
+	b.run("test record again", chromedp.Click(chromedp.CSS("#test-deliveries tr.test-delivery a")), chromedp.WaitVisible(chromedp.CSS("#test-status")))
+	if loc := b.location(); loc != record {
+		t.Errorf("the listed test links to %s, want its record %s", loc, record)
 	}
 
 	// The receiver fails: the callback retries, then is suspended (410);
@@ -641,13 +746,23 @@ func testConsoleDeliveries(t *testing.T, h *harness) {
 	b.run("charts", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".charts svg")))
 	var desc string
 	b.run("chart text", eval(`document.querySelector(".charts svg desc").textContent`, &desc))
-	if !strings.Contains(desc, "events in the") {
+	if !strings.Contains(desc, "events in the") || strings.HasPrefix(desc, "No ") { // "No events in the 24 hours…" when empty
 		t.Errorf("the events chart says %q", desc)
 	}
 	var points int
 	b.run("latency points", eval(`document.querySelectorAll(".charts figure:nth-child(2) svg circle").length`, &points))
 	if points == 0 {
 		t.Error("the latency chart has no point")
+	}
+	// The instance's own charts, on its page, have the same data.
+	b.run("instance charts", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS(".charts svg")))
+	b.run("instance chart text", eval(`document.querySelector(".charts svg desc").textContent`, &desc))
+	if !strings.Contains(desc, "events in the") || strings.HasPrefix(desc, "No ") {
+		t.Errorf("the instance's events chart says %q", desc)
+	}
+	b.run("instance latency points", eval(`document.querySelectorAll(".charts figure:nth-child(2) svg circle").length`, &points))
+	if points == 0 {
+		t.Error("the instance's latency chart has no point")
 	}
 
 	// With snapshots, an update's page shows what changed, before and after.

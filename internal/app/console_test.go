@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -307,19 +308,12 @@ func (c *consoleClient) do(method, path string, form url.Values) (int, string, s
 	return resp.StatusCode, resp.Header.Get("Location"), string(b)
 }
 
-// One address in two organizations: the password is accepted, then the
-// user picks the organization, and sees only its instances. The pages
-// without JavaScript: enable, disable, backfill, delete after a
-// confirmation.
-func TestConsoleOrganizationsAndActions(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+// secondOrganization gives the first user's address and password an
+// account in a new organization of that name.
+func (h *harness) secondOrganization(t *testing.T, name string) *store.Organization {
+	t.Helper()
 	ctx := context.Background()
-	base := strings.TrimSuffix(h.base, "/elements/api-v2")
-	in, _ := h.create(h.instanceBody("Default's", nil))
-
-	// The same address and password in a second organization.
-	other := &store.Organization{Name: "Second org", SecretHash: auth.Hash(auth.NewSecret())}
+	other := &store.Organization{Name: name, SecretHash: auth.Hash(auth.NewSecret())}
 	if err := h.srv.store.CreateOrganization(ctx, other); err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +328,21 @@ func TestConsoleOrganizationsAndActions(t *testing.T) {
 	if err := h.srv.store.SetUserPassword(ctx, u.ID, hash); err != nil {
 		t.Fatal(err)
 	}
+	return other
+}
+
+// One address in two organizations: the password is accepted, then the
+// user picks the organization, and sees only its instances. The pages
+// without JavaScript: enable, disable, backfill, delete after a
+// confirmation.
+func TestConsoleOrganizationsAndActions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	in, _ := h.create(h.instanceBody("Default's", nil))
+
+	other := h.secondOrganization(t, "Second org")
 
 	c := newConsoleClient(t, base)
 	status, loc, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}, "next": {"/instances"}})
@@ -381,15 +390,38 @@ func TestConsoleOrganizationsAndActions(t *testing.T) {
 	if got := h.onlyInstance("Default's"); got.Disabled {
 		t.Error("the instance is not enabled again")
 	}
-	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2025-01-31"}}); status != http.StatusSeeOther {
-		t.Fatalf("backfill: %d %s", status, body)
+	// Poll now and Backfill share a row: each button does its own thing.
+	// Poll now with a date typed beside it polls; it starts no backfill.
+	if status, loc, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2024-06-01"},
+		"action": {"poll"}}); status != http.StatusSeeOther || !strings.Contains(loc, "done=polling") {
+		t.Fatalf("poll now with a date typed: %d %s %.300s", status, loc, body)
+	}
+	if p, err := h.srv.store.GetPoll(ctx, in.ID, "contacts"); err != nil || !p.BackfillFrom.IsZero() {
+		t.Errorf("poll now started a backfill: %+v %v", p, err)
+	}
+	if status, loc, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"2025-01-31"},
+		"action": {"backfill"}}); status != http.StatusSeeOther || !strings.Contains(loc, "done=backfilling") {
+		t.Fatalf("backfill: %d %s %.300s", status, loc, body)
 	}
 	p, err := h.srv.store.GetPoll(ctx, in.ID, "contacts")
 	if err != nil || !p.BackfillFrom.Equal(time.Date(2025, 1, 31, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("backfill asked: %+v %v", p, err)
 	}
-	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}}); status != http.StatusBadRequest || !strings.Contains(body, "2025-01-31") {
-		t.Errorf("a bad backfill date: %d", status)
+	// A bad date: the instance's page, the error beside the date field,
+	// the date kept.
+	for _, bad := range []url.Values{
+		{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}, "action": {"backfill"}},
+		{"resource": {"contacts"}, "backfillFrom": {"31/01/2025"}}, // no action: a date means a backfill
+	} {
+		status, _, body := c.do("POST", path+"/poll", bad)
+		if status != http.StatusBadRequest || !strings.Contains(body, `id="backfill-contacts-error"`) || !strings.Contains(body, "2025-01-31") ||
+			!strings.Contains(body, `value="31/01/2025"`) || !strings.Contains(body, `id="polls"`) {
+			t.Errorf("a bad backfill date (%v): %d\n%.2000s", bad, status, body)
+		}
+	}
+	if status, _, body := c.do("POST", path+"/poll", url.Values{"resource": {"contacts"}, "action": {"backfill"}}); status != http.StatusBadRequest ||
+		!strings.Contains(body, `id="backfill-contacts-error"`) {
+		t.Errorf("a backfill without a date: %d\n%.2000s", status, body)
 	}
 	_, _, confirm := c.do("GET", path+"/delete", nil)
 	if !strings.Contains(confirm, "cannot be undone") || h.countInstances() != 1 {
@@ -480,5 +512,75 @@ func TestConsoleWarnsOfInsecureCookiesOverHTTPS(t *testing.T) {
 				t.Errorf("%d warnings, want warn=%v:\n%s", n, tc.warn, h.logs.String())
 			}
 		})
+	}
+}
+
+// fieldError is the text of the form's error beside an input ("" when
+// none), as the form places it: <p class="field-error" id="INPUT-error">.
+func fieldError(page, input string) string {
+	m := regexp.MustCompile(`<p class="field-error" id="` + regexp.QuoteMeta(input) + `-error">([^<]*)</p>`).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The instance form's refusals, without a browser: an API key Insightly
+// refuses is shown beside the key with everything typed kept, and nothing
+// is stored; editing an instance's pod or API URL with the key left blank
+// is refused beside the key (it must be given again: a stored key only
+// goes to the host it was entered for), and the instance is unchanged.
+func TestConsoleFormRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	c := newConsoleClient(t, base)
+	if status, loc, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}); status != http.StatusSeeOther {
+		t.Fatalf("signing in: %d %s", status, loc)
+	}
+	form := func(name, apiKey string) url.Values {
+		return url.Values{"name": {name}, "username": {"ada@example.com"}, "apiKey": {apiKey}, "pod": {"url"}, "baseUrl": {h.simURL},
+			"events": {"on"}, "callbackUrl": {h.hook}, "interval": {"15"}, "shown": {"contacts"}, "resource": {"contacts"},
+			"pollerConfig": {"{}"}, "tags": {"typed, kept"}}
+	}
+
+	// A key the simulator does not know.
+	status, _, page := c.do("POST", "/instances/new", form("Wrong key", "not-a-key-it-knows"))
+	if status != http.StatusBadRequest || !strings.Contains(fieldError(page, "apiKey"), "refused") {
+		t.Fatalf("a refused API key: %d, beside the key %q\n%.3000s", status, fieldError(page, "apiKey"), page)
+	}
+	for _, kept := range []string{`value="Wrong key"`, `value="ada@example.com"`, `value="` + h.simURL + `"`, `value="typed, kept"`, `value="` + h.hook + `"`} {
+		if !strings.Contains(page, kept) {
+			t.Errorf("the refused form lost %s", kept)
+		}
+	}
+	if n := h.countInstances(); n != 0 {
+		t.Fatalf("a refused key stored %d instances", n)
+	}
+
+	// The host-change rule: the pod, or another API URL, without the key.
+	in, _ := h.create(h.instanceBody("Hosted", nil))
+	before := h.onlyInstance("Hosted").Configuration
+	edit := fmt.Sprintf("/instances/%d/edit", in.ID)
+	for _, change := range []url.Values{
+		{"pod": {"eu1"}, "baseUrl": {""}},
+		{"baseUrl": {"https://api.au1.insightly.com/v3.1"}},
+	} {
+		f := form("Hosted", "")
+		f.Set("hasKey", "1")
+		for k, v := range change {
+			f[k] = v
+		}
+		status, _, page := c.do("POST", edit, f)
+		if msg := fieldError(page, "apiKey"); status != http.StatusBadRequest || !strings.Contains(msg, "given again") {
+			t.Errorf("editing %v without the key: %d, beside the key %q\n%.3000s", change, status, msg, page)
+		}
+		if v := f.Get("baseUrl"); v != "" && !strings.Contains(page, `value="`+v+`"`) {
+			t.Errorf("the refused edit lost the API URL typed, %s", v)
+		}
+		after := h.onlyInstance("Hosted").Configuration
+		if fmt.Sprint(after) != fmt.Sprint(before) { // fmt prints maps sorted by key
+			t.Errorf("a refused edit (%v) changed the instance:\n%v\nwas\n%v", change, after, before)
+		}
 	}
 }

@@ -411,3 +411,56 @@ func TestChangedFieldsOverHTTP(t *testing.T) {
 		t.Errorf("the notification's changedFields.TITLE %+v, the API's %+v", sent, title)
 	}
 }
+
+// The sender's guard, not only the form's check, keeps test notifications
+// off private networks: a callback on 127.0.0.1 stored while private
+// callbacks were allowed (an instance made under
+// --allow-private-callbacks, a database copied from a demo) is refused at
+// connection time once they are not. The test is recorded with no answer
+// and the blocked-address error, and nothing reaches the listener.
+func TestCallbackTestPrivateAddressRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withoutPrivateCallbacks())
+	ctx := context.Background()
+	hook := newHookServer(t, func() int { return 200 })
+	hookURL := hook.srv.URL + "/hook" // http://127.0.0.1:port/hook
+	body := h.instanceBody("Guarded", map[string]any{"event.notification.enabled": false})
+	delete(body["configuration"].(map[string]any), "event.notification.callback.url")
+	in, _ := h.create(body)
+	// The service refuses this URL now (TestPrivateCallbacksRefused): put it
+	// in the store as an earlier, permissive server would have.
+	inst, err := h.srv.store.InstanceByID(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(key, value string) {
+		for i := range inst.Config {
+			if inst.Config[i].Key == key {
+				inst.Config[i].Value = value
+				return
+			}
+		}
+		inst.Config = append(inst.Config, store.ConfigItem{Key: key, Value: value})
+	}
+	set("event.notification.enabled", "true")
+	set("event.notification.callback.url", hookURL)
+	inst.EventsEnabled = true
+	if err := h.srv.store.UpdateInstance(ctx, inst); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, out := h.call("POST", fmt.Sprintf("/instances/%d/callback-test", in.ID), h.platform(), nil)
+	want(t, resp, out, 200, "")
+	var got testJSON
+	json.Unmarshal(out, &got)
+	if got.OK || got.Status != 0 || got.ID == 0 || !strings.Contains(got.Error, "not on the public Internet") {
+		t.Errorf("a test to %s under the guard: %s", hookURL, out)
+	}
+	if n := hook.count(); n != 0 {
+		t.Errorf("the private listener got %d requests", n)
+	}
+	list, err := h.srv.store.TestDeliveries(ctx, inst.OrgID, in.ID, 10)
+	if err != nil || len(list) != 1 || list[0].StatusCode != 0 || list[0].Error != delivery.ErrBlocked.Error() || list[0].URL != hookURL {
+		t.Errorf("the recorded test: %+v %v", list, err)
+	}
+}

@@ -75,6 +75,9 @@ func (f eventFilter) query() string {
 type eventRow struct {
 	*store.Event
 	Instance string
+	// Delivery is its notification's delivery; nil when no notification
+	// carries it.
+	Delivery *store.DeliverySummary
 }
 
 type eventsData struct {
@@ -115,8 +118,24 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
+	// The page's deliveries, in one read.
+	var ids []string
 	for _, e := range evs {
-		d.Events = append(d.Events, eventRow{Event: e, Instance: names[e.InstanceID]})
+		if e.NotificationID != "" {
+			ids = append(ids, e.NotificationID)
+		}
+	}
+	deliveries, err := c.cfg.Store.DeliverySummaries(r.Context(), v.caller.Org.ID, ids)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	for _, e := range evs {
+		row := eventRow{Event: e, Instance: names[e.InstanceID]}
+		if dv, ok := deliveries[e.NotificationID]; ok {
+			row.Delivery = &dv
+		}
+		d.Events = append(d.Events, row)
 	}
 	if len(evs) == sf.Limit {
 		d.Next = "/events?filtered=1&" + d.Query + "&after=" + strconv.FormatInt(evs[len(evs)-1].Seq, 10)

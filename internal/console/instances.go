@@ -176,6 +176,11 @@ type detailData struct {
 	// ("" when events are off).
 	SignatureKey, StandardSecret string
 	Charts                       chartSet
+	// Tests are the instance's most recent test notifications, newest
+	// first.
+	Tests []*store.TestDelivery
+	// Backfill is a refused backfill's date and error.
+	Backfill backfillInput
 }
 
 type configItem struct{ Key, Value string }
@@ -185,7 +190,19 @@ func (c *Console) detail(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if !ok {
 		return
 	}
-	d := detailData{View: in}
+	c.renderDetail(w, r, v, in, http.StatusOK, backfillInput{})
+}
+
+// backfillInput is a refused backfill, shown beside its date field with
+// the date as typed.
+type backfillInput struct {
+	Resource, Value, Error string
+}
+
+// renderDetail renders an instance's page, with status and, when a
+// backfill was refused, its error beside the date.
+func (c *Console) renderDetail(w http.ResponseWriter, r *http.Request, v *viewer, in *instance.View, status int, bf backfillInput) {
+	d := detailData{View: in, Backfill: bf}
 	for k, val := range in.Configuration {
 		if k == instance.KeyPollerConfig {
 			val = pretty(json.RawMessage(val))
@@ -212,7 +229,15 @@ func (c *Console) detail(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, http.StatusOK, "instance", v.page(in.Name, d))
+	if d.Tests, err = c.cfg.Store.TestDeliveries(r.Context(), v.caller.Org.ID, in.ID, 10); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	p := v.page(in.Name, d)
+	if bf.Error != "" {
+		p.Problem = strings.TrimSpace("Backfill "+bf.Resource) + ": " + bf.Error
+	}
+	c.render(w, status, "instance", p)
 }
 
 func (c *Console) editPage(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -260,14 +285,33 @@ func (c *Console) poll(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	r.ParseForm()
 	resource := r.PostForm.Get("resource")
+	// Each button does its own thing: "Poll now" (action=poll) polls even
+	// with a date typed beside it; "Backfill" (action=backfill) needs the
+	// date. Without an action (a client of the form before the buttons
+	// said which they were), a date means a backfill.
+	action := r.PostForm.Get("action")
+	from := strings.TrimSpace(r.PostForm.Get("backfillFrom"))
+	if action == "" && from != "" {
+		action = "backfill"
+	}
 	var backfill time.Time
-	if s := strings.TrimSpace(r.PostForm.Get("backfillFrom")); s != "" {
-		if resource == "" {
-			c.failPage(w, r, v, http.StatusBadRequest, "A backfill names one resource.")
-			return
+	if action == "backfill" {
+		bf := backfillInput{Resource: resource, Value: r.PostForm.Get("backfillFrom")}
+		switch {
+		case resource == "":
+			bf.Error = "a backfill names one resource."
+		case from == "":
+			bf.Error = "give the date to backfill from."
+		default:
+			if backfill, err = time.Parse("2006-01-02", from); err != nil {
+				bf.Error = strconv.Quote(from) + " is not a date like 2025-01-31."
+			}
 		}
-		if backfill, err = time.Parse("2006-01-02", s); err != nil {
-			c.failPage(w, r, v, http.StatusBadRequest, "backfillFrom: "+strconv.Quote(s)+" is not a date like 2025-01-31.")
+		if bf.Error != "" {
+			in, ok := c.view(w, r, v)
+			if ok {
+				c.renderDetail(w, r, v, in, http.StatusBadRequest, bf)
+			}
 			return
 		}
 	}

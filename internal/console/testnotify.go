@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -33,7 +32,7 @@ func (c *Console) callbackTest(w http.ResponseWriter, r *http.Request, v *viewer
 
 type testData struct {
 	Test *store.TestDelivery
-	Body string
+	Body string // exactly as sent: the bytes that were signed
 }
 
 // callbackTestResult shows a test delivery's record: what was sent, and
@@ -52,5 +51,5 @@ func (c *Console) callbackTestResult(w http.ResponseWriter, r *http.Request, v *
 		c.fail(w, r, v, err)
 		return
 	}
-	c.render(w, http.StatusOK, "testdelivery", v.page("Test notification", testData{Test: td, Body: pretty(json.RawMessage(td.Body))}))
+	c.render(w, http.StatusOK, "testdelivery", v.page("Test notification", testData{Test: td, Body: string(td.Body)}))
 }

@@ -542,3 +542,56 @@ func (q queries) int64s(ctx context.Context, query string, args ...any) ([]int64
 	}
 	return out, q.d.wrap(rows.Err())
 }
+
+// DeliverySummary is where a notification's delivery stands: its status
+// and its most recent attempt, if it was ever tried.
+type DeliverySummary struct {
+	Status   string // created, retry, queued, delivered
+	Attempts int
+	Last     *Attempt // nil: never tried
+}
+
+// DeliverySummaries reads, in one query, the delivery state of an
+// organization's notifications by id (as Event.NotificationID holds
+// them): a page of events' delivery column. Ids of no notification of
+// the organization are absent from the map.
+func (q queries) DeliverySummaries(ctx context.Context, orgID int64, ids []string) (map[string]DeliverySummary, error) {
+	out := map[string]DeliverySummary{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{orgID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	// The last attempt is the newest attempts row or, when there is none,
+	// the first try kept on the notification's row (see Attempts).
+	rows, err := q.query(ctx, `SELECT n.id, n.status, n.attempts, n.first_attempt_at, n.first_status_code, n.first_latency_ms,
+			a.at, a.status_code, a.latency_ms, a.error
+		FROM notifications n LEFT JOIN attempts a ON a.id = (SELECT MAX(l.id) FROM attempts l WHERE l.notification_id = n.seq)
+		WHERE n.org_id = ? AND n.id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var d DeliverySummary
+		var firstAt, at sql.NullTime
+		var firstCode, firstMs int64
+		var code, ms sql.NullInt64
+		var errText sql.NullString
+		if err := rows.Scan(&id, &d.Status, &d.Attempts, &firstAt, &firstCode, &firstMs, &at, &code, &ms, &errText); err != nil {
+			return nil, q.d.wrap(err)
+		}
+		switch {
+		case at.Valid:
+			d.Last = &Attempt{At: at.Time, StatusCode: int(code.Int64), Latency: time.Duration(ms.Int64) * time.Millisecond,
+				Error: errText.String}
+		case firstAt.Valid:
+			d.Last = &Attempt{At: firstAt.Time, StatusCode: int(firstCode), Latency: time.Duration(firstMs) * time.Millisecond}
+		}
+		out[id] = d
+	}
+	return out, q.d.wrap(rows.Err())
+}

@@ -11,6 +11,9 @@
     tryItOutEnabled: true,
     defaultModelsExpandDepth: 0,
     docExpansion: "list",
+    // Never ask validator.swagger.io to check the spec (its badge would
+    // send the spec's URL to a third party).
+    validatorUrl: null,
     requestInterceptor: (req) => { req.credentials = "same-origin"; return req; },
   });
 })();

@@ -206,3 +206,57 @@ func testChartsCountInlineAttempts(t *testing.T, s *store.Store) {
 		t.Errorf("successes counted as failures: %+v %v", got, err)
 	}
 }
+
+// DeliverySummaries reads a page's notifications at once: each one's
+// status and last attempt, whether that is the first try kept on its row
+// or the newest attempts row; never tried, it has none; an unknown id or
+// another organization's is absent.
+func testDeliverySummaries(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	o, cb, _ := outbox(t, s, "inline", "retried", "failing", "untried")
+	at := func(s int) time.Time { return time.Date(2026, 3, 2, 10, 0, s, 0, time.UTC) }
+	pending := func() []*store.Notification {
+		t.Helper()
+		p, err := s.PendingNotifications(ctx, cb.ID, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := pending()
+	record(t, s, ok(p[0], at(1), 42*time.Millisecond, ""), failed(p[1], at(1), 503, ""), failed(p[2], at(1), 0, "refused"))
+	p = pending()
+	record(t, s, ok(p[0], at(2), 9*time.Millisecond, ""), failed(p[1], at(2), 502, "bad gateway"))
+	other, _ := seed(t, s, "globex")
+	got, err := s.DeliverySummaries(ctx, o.ID, []string{"inline", "retried", "failing", "untried", "nope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(d store.DeliverySummary) string {
+		if d.Last == nil {
+			return fmt.Sprintf("%s %d never", d.Status, d.Attempts)
+		}
+		return fmt.Sprintf("%s %d %s %d %s %q", d.Status, d.Attempts, d.Last.At.UTC().Format("15:04:05"), d.Last.StatusCode,
+			d.Last.Latency, d.Last.Error)
+	}
+	for id, want := range map[string]string{
+		"inline":  `delivered 1 10:00:01 200 42ms ""`,
+		"retried": `delivered 2 10:00:02 200 9ms ""`,
+		"failing": `retry 2 10:00:02 502 5ms "bad gateway"`,
+		"untried": `created 0 never`,
+	} {
+		d, found := got[id]
+		if !found || show(d) != want {
+			t.Errorf("%s: %s (found %v), want %s", id, show(d), found, want)
+		}
+	}
+	if _, found := got["nope"]; found || len(got) != 4 {
+		t.Errorf("an unknown id is listed: %v", got)
+	}
+	if got, err := s.DeliverySummaries(ctx, other.ID, []string{"inline"}); err != nil || len(got) != 0 {
+		t.Errorf("another organization reads %v, %v", got, err)
+	}
+	if got, err := s.DeliverySummaries(ctx, o.ID, nil); err != nil || len(got) != 0 {
+		t.Errorf("no ids: %v, %v", got, err)
+	}
+}

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 	t.Run("NotificationPages", func(t *testing.T) { t.Parallel(); testNotificationPages(t, open(t)) })
 	t.Run("ReplayDuringSend", func(t *testing.T) { t.Parallel(); testReplayDuringSend(t, open(t)) })
 	t.Run("InlineFirstAttempt", func(t *testing.T) { t.Parallel(); testInlineFirstAttempt(t, open(t)) })
+	t.Run("DeliverySummaries", func(t *testing.T) { t.Parallel(); testDeliverySummaries(t, open(t)) })
 	t.Run("ChartsCountInlineAttempts", func(t *testing.T) { t.Parallel(); testChartsCountInlineAttempts(t, open(t)) })
 	t.Run("PendingFollowsStatus", func(t *testing.T) { t.Parallel(); testPendingFollowsStatus(t, open(t)) })
 	t.Run("OrganizationLock", func(t *testing.T) { t.Parallel(); testOrganizationLock(t, open(t)) })
