@@ -101,6 +101,7 @@ func benchmarks() []benchmark {
 				fs.IntVar(&cfg.PageSize, "page-size", 500, "records per transaction (a baseline scan's page)")
 				fs.Uint64Var(&cfg.Seed, "seed", 1, "the simulator's seed")
 				fs.BoolVar(&cfg.Full, "full", true, "also measure the poller's whole baseline scan, reading the contacts from the simulator as a process, beside a delete scan without snapshots")
+				fs.DurationVar(&cfg.AnalyzeEvery, "analyze-every", 0, "PostgreSQL: ANALYZE the schema's tables this often during the full scans, as autovacuum would (0: never)")
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
 					return bench.Snapshots(ctx, cfg)

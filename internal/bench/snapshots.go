@@ -33,7 +33,11 @@ type SnapshotsConfig struct {
 	// this one); SimEnv is added to its environment (tests).
 	Executable string
 	SimEnv     []string
-	Progress   func(format string, args ...any)
+	// AnalyzeEvery, on PostgreSQL, runs ANALYZE on the schema's tables
+	// this often during the full scans, as autovacuum does on a server
+	// that runs it (0: never).
+	AnalyzeEvery time.Duration
+	Progress     func(format string, args ...any)
 }
 
 // SnapshotsResult is what it measured.
@@ -56,6 +60,10 @@ type FullScans struct {
 	SimStart time.Duration // the simulator's start (generating its records): not measured
 	Plain    ScanRun       // a delete scan of a resource without snapshots: the same-run baseline
 	Baseline ScanRun       // the baseline scan of a resource with snapshots
+	// PostgreSQL: the server's autovacuum setting, and the ANALYZE passes
+	// the bench ran during the scans (AnalyzeEvery).
+	Autovacuum string
+	Analyzed   int
 }
 
 // ScanRun is one measured scan.
@@ -211,6 +219,11 @@ func snapshotsFull(ctx context.Context, cfg SnapshotsConfig) (*FullScans, error)
 		return nil, err
 	}
 	defer r.close()
+	if r.st.Dialect() == store.Postgres {
+		r.st.DB().QueryRowContext(ctx, `SHOW autovacuum`).Scan(&full.Autovacuum)
+	}
+	stopAnalyze := analyzeEvery(ctx, r.st, cfg.AnalyzeEvery, &full.Analyzed)
+	defer stopAnalyze()
 	runner := &poller.Runner{Store: r.st}
 	polls := &poller.Service{Store: r.st, Instances: r.svc, Runner: runner}
 	target := func(name string, contacts map[string]any) (poller.Target, error) {
@@ -281,6 +294,7 @@ func snapshotsFull(ctx context.Context, cfg SnapshotsConfig) (*FullScans, error)
 	}); err != nil {
 		return nil, err
 	}
+	stopAnalyze()
 	if full.Baseline.Stored, err = stored(snap, true); err != nil {
 		return nil, err
 	}
@@ -321,6 +335,12 @@ func (r *SnapshotsResult) Format() string {
 		fmt.Fprintf(&b, "  the baseline against the delete scan: %.2f × the wall time, %.2f × our CPU; %d of %d records observed, %d snapshots stored\n",
 			float64(f.Baseline.Wall)/float64(f.Plain.Wall), float64(f.Baseline.CPU)/float64(max(f.Plain.CPU, time.Millisecond)),
 			f.Baseline.Kept, f.Baseline.Read, f.Baseline.Stored)
+		if n := f.Baseline.Read - f.Baseline.Kept; n > 0 {
+			fmt.Fprintf(&b, "  (%d updated within the next poll's window, which the baseline leaves to that poll)\n", n)
+		}
+		if f.Autovacuum != "" {
+			fmt.Fprintf(&b, "  PostgreSQL statistics: autovacuum %s; the bench ran ANALYZE %d times during the scans\n", f.Autovacuum, f.Analyzed)
+		}
 		fmt.Fprintf(&b, "  the full baseline's upstream part %d requests, %s at %.0f requests/s (computed from the requests made)\n", f.Baseline.Requests,
 			(time.Duration(float64(f.Baseline.Requests)/r.UpstreamAt) * time.Second).Round(time.Second), r.UpstreamAt)
 	}
