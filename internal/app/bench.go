@@ -94,12 +94,14 @@ func benchmarks() []benchmark {
 					return bench.State(ctx, cfg)
 				}
 			}},
-		{"snapshots", "record snapshots: bytes per record stored, and a baseline scan's database work beside the same states without snapshots",
+		{"snapshots", "record snapshots: bytes per record stored, a baseline scan's database work beside the same states without snapshots, and the whole baseline scan beside a delete scan",
 			func(fs *flag.FlagSet, database *string, progress func(string, ...any)) func(context.Context) (formatter, error) {
 				var cfg bench.SnapshotsConfig
 				fs.IntVar(&cfg.Records, "records", 100000, "contacts, as the simulator generates them")
 				fs.IntVar(&cfg.PageSize, "page-size", 500, "records per transaction (a baseline scan's page)")
 				fs.Uint64Var(&cfg.Seed, "seed", 1, "the simulator's seed")
+				fs.BoolVar(&cfg.Full, "full", true, "also measure the poller's whole baseline scan, reading the contacts from the simulator as a process, beside a delete scan without snapshots")
+				fs.DurationVar(&cfg.AnalyzeEvery, "analyze-every", 0, "PostgreSQL: ANALYZE the schema's tables this often during the full scans, as autovacuum would (0: never)")
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
 					return bench.Snapshots(ctx, cfg)

@@ -136,6 +136,11 @@ func procStatus(pid, field string) int64 {
 	return 0
 }
 
+// resetPeakRSS makes this process's peak RSS (VmHWM) its RSS now, so
+// that the next reading of the peak is of what follows; it does nothing
+// where there is no /proc (clear_refs' "5", Linux 4.0 and later).
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
 // procCPU is a process's user and system CPU time from /proc/<pid>/stat
 // (in USER_HZ ticks, 100 a second on Linux); 0 where there is no /proc.
 func procCPU(pid string) time.Duration {
