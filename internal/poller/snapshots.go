@@ -165,8 +165,12 @@ func (r *Runner) Baseline(ctx context.Context, t Target) (BaselineStats, error) 
 		err = r.Store.InTx(ctx, func(tx *store.Tx) error { return tx.PutSnapshots(ctx, t.InstanceID, t.Resource, snaps) })
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrRemoved
+		} else if err != nil {
+			return err
 		}
-		return err
+		// Each page reads the states it is about to write: PostgreSQL needs
+		// the table's statistics kept up, as a run's pages do.
+		return r.Store.StateWritten(ctx, len(snaps))
 	}
 	_, err = t.Conn.Scan(ctx, t.Config.Resource, nil, element.ScanOptions{PageSize: 500, MaxPages: r.maxPages(),
 		Checkpoint: func(string, time.Time, bool) error { return flush() }}, func(rec *element.Record) error {
