@@ -468,6 +468,19 @@ func testThrottleDevice(t *testing.T, st *store.Store) {
 		t.Fatalf("the owner's browser: %d %q %+v", r.code, r.body, r.device)
 	}
 	renewed := r.device
+	// Others behind the owner's address (a NAT) spend its address's
+	// budget trying other accounts: strangers there wait, the owner's
+	// browser does not.
+	for i := range 10 {
+		c.loginFrom(fmt.Sprintf("nobody%d@example.com", i), "wrong", "192.0.2.61", nil)
+	}
+	if r := c.loginFrom("bob@example.com", "right", "192.0.2.61", nil); r.code != 429 {
+		t.Errorf("a stranger behind the spent address: %d", r.code)
+	}
+	if r = c.loginFrom("ada@example.com", "right", "192.0.2.61", renewed); r.code != 200 {
+		t.Fatalf("the owner's browser behind the spent address: %d %q", r.code, r.body)
+	}
+	renewed = r.device
 	// A stolen cookie has its own budget: 5 wrong tries, then it waits,
 	// whatever the address.
 	for i := range 5 {

@@ -38,7 +38,9 @@ func (e *ThrottledError) Error() string {
 //     address trying many accounts;
 //   - per account and client address, or per account and trusted device
 //     (a sliding window): stops one client guessing one account, and
-//     bounds a stolen device cookie too;
+//     bounds a stolen device cookie too (a trusted device's tries at its
+//     own account count against this budget alone, not its address's,
+//     so that others behind the same address cannot hold it back);
 //   - per account over all untrusted clients (a token bucket): slows a
 //     guesser who spreads over many addresses. A client with a valid
 //     device cookie for the account is exempt, so however many failures
@@ -47,9 +49,9 @@ func (e *ThrottledError) Error() string {
 //
 // No budget locks an account (a lockout would be a denial of service):
 // each refills with time, and others' failures never count against a
-// trusted device's account budget. (The per-address budget is shared by
-// everyone behind one address, such as a NAT; it holds back that address
-// only, never the account.)
+// trusted device. (The per-address budget is shared by everyone behind
+// one address, such as a NAT; it holds back that address's untrusted
+// clients only, never the account.)
 //
 // The counts live in this process only. With R replicas behind a load
 // balancer an attacker gets up to R times the rate; the limits are set so
@@ -115,14 +117,16 @@ func (t *Throttle) begin(now time.Time, client, email, device string) (refund fu
 	c := t.config()
 	acct := account(email)
 	// A NUL cannot occur in an address, an e-mail or a device id.
-	pair := "p:" + acct + "\x00a:" + client
-	if device != "" {
-		pair = "p:" + acct + "\x00d:" + device
-	}
-	windows := []struct {
+	type budget struct {
 		key   string
 		limit int
-	}{{"a:" + client, c.perAddr}, {pair, c.perPair}}
+	}
+	windows := []budget{{"a:" + client, c.perAddr}, {"p:" + acct + "\x00a:" + client, c.perPair}}
+	if device != "" {
+		// A trusted device answers for its own tries at its account only:
+		// what others behind its address (a NAT) spend does not hold it.
+		windows = []budget{{"p:" + acct + "\x00d:" + device, c.perPair}}
+	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
