@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -78,18 +79,39 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 	if code := Run(ctx, []string{"database", "backup", "--data-dir", dir, "--to", backup}, &out, &errOut); code != 0 {
 		t.Fatalf("backup: exit %d %s%s", code, out.String(), errOut.String())
 	}
-	snapshots := func(dsn string) int {
+	// snapshots are the record snapshots a database holds, by object id,
+	// as the store reads them back (inflated): what a copy must carry.
+	snapshots := func(dsn string) map[string]string {
 		t.Helper()
 		st, err := store.Open(ctx, dsn)
 		if err != nil {
 			t.Fatalf("%s does not open: %v", dsn, err)
 		}
 		defer st.Close()
-		var n int
-		if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM seen WHERE snapshot IS NOT NULL`).Scan(&n); err != nil {
+		rows, err := st.DB().QueryContext(ctx, st.Rebind(
+			`SELECT object_id FROM seen WHERE instance_id = ? AND resource = 'contacts' AND snapshot IS NOT NULL`), inst.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		var ids []string
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		seen, err := st.SeenFor(ctx, inst.ID, "contacts", ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for id, s := range seen {
+			if !json.Valid(s.Snapshot) {
+				t.Errorf("%s: the snapshot of %s is not a record: %.80q", dsn, id, s.Snapshot)
+			}
+			out[id] = string(s.Snapshot)
+		}
+		return out
 	}
 	if b, err := store.Open(ctx, "sqlite:"+backup); err != nil {
 		t.Errorf("the backup does not open: %v", err)
@@ -99,7 +121,7 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 		}
 		b.Close()
 	}
-	if n := snapshots("sqlite:" + backup); n < 5 {
+	if n := len(snapshots("sqlite:" + backup)); n < 5 {
 		t.Errorf("the backup carries %d record snapshots, want the baseline's (at least 5)", n)
 	}
 	if code := Run(ctx, []string{"database", "backup", "--data-dir", dir, "--to", backup}, io.Discard, &errOut); code != 1 ||
@@ -117,8 +139,8 @@ func TestDatabaseBackupAndCopyToPostgres(t *testing.T) {
 		!strings.Contains(out.String(), "--encryption-key") {
 		t.Fatalf("copy: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
-	if from, to := snapshots("sqlite:"+filepath.Join(dir, "pollhook.db")), snapshots(pg); from < 5 || to != from {
-		t.Errorf("record snapshots: %d in the source, %d copied", from, to)
+	if from, to := snapshots("sqlite:"+filepath.Join(dir, "pollhook.db")), snapshots(pg); len(from) < 5 || !reflect.DeepEqual(from, to) {
+		t.Errorf("record snapshots: %d in the source, %d copied, the same: %v", len(from), len(to), reflect.DeepEqual(from, to))
 	}
 	// The delivered notification's first-try success, kept on its row,
 	// and the waiting one's refused attempt, an attempts row, are both
