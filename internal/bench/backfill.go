@@ -123,13 +123,12 @@ func Backfill(ctx context.Context, cfg BackfillConfig) (*BackfillResult, error) 
 	res := &BackfillResult{Records: cfg.Records, Target: cfg.Target}
 
 	progress("starting the simulator with %d contacts (a child process)", cfg.Records)
-	t0 := time.Now()
 	sp, err := startSim(ctx, simCommand{Executable: cfg.Executable, Env: cfg.SimEnv, Records: cfg.Records, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
 	defer sp.stop()
-	res.SimStart = time.Since(t0)
+	res.SimStart = sp.startup
 	progress("simulator at %s after %s", sp.base, res.SimStart.Round(time.Second))
 
 	dsn, tmp := cfg.Database, ""

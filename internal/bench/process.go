@@ -24,6 +24,7 @@ type simProcess struct {
 	stderr    *bytes.Buffer
 	waitDone  chan struct{}
 	stopOnce  sync.Once
+	startup   time.Duration // from the start to its first answer's address and key
 }
 
 // simCommand is how to start a simulator process.
@@ -37,6 +38,7 @@ type simCommand struct {
 // startSim starts the simulator, without rate limits or quota, and reads
 // where it listens and its key from what it prints (internal/app/sim.go).
 func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
+	t0 := time.Now()
 	exe := cfg.Executable
 	if exe == "" {
 		var err error
@@ -89,7 +91,7 @@ func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
 			sp.stop()
 			return nil, fmt.Errorf("%w: %s", f.err, sp.stderr.String())
 		}
-		sp.base, sp.key = f.base, f.key
+		sp.base, sp.key, sp.startup = f.base, f.key, time.Since(t0)
 	case <-sp.waitDone:
 		return nil, fmt.Errorf("bench: the simulator exited: %s", sp.stderr.String())
 	case <-ctx.Done():

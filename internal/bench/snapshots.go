@@ -201,13 +201,12 @@ func snapshotsFull(ctx context.Context, cfg SnapshotsConfig) (*FullScans, error)
 	progress := quietIfNil(cfg.Progress)
 	full := &FullScans{}
 	progress("starting the simulator with %d contacts (a child process)", cfg.Records)
-	t0 := time.Now()
 	sp, err := startSim(ctx, simCommand{Executable: cfg.Executable, Env: cfg.SimEnv, Records: cfg.Records, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
 	defer sp.stop()
-	full.SimStart = time.Since(t0)
+	full.SimStart = sp.startup
 	dsn, app := cfg.Database, "pollhook-bench-"+strconv.FormatInt(time.Now().UnixNano(), 36)
 	if strings.HasPrefix(dsn, "postgres") {
 		if dsn, err = tagDSN(dsn, app); err != nil {

@@ -63,14 +63,6 @@ func testInlineFirstAttempt(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	o, cb, ns := outbox(t, s, "first", "retried", "replayed", "alone")
 	at := func(s int) time.Time { return time.Date(2026, 3, 2, 10, 0, s, 123456000, time.UTC) }
-	pending := func() []*store.Notification {
-		t.Helper()
-		p, err := s.PendingNotifications(ctx, cb.ID, 0, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	byID := func(id string) *store.Notification {
 		t.Helper()
 		n, err := s.NotificationByID(ctx, o.ID, id)
@@ -81,7 +73,7 @@ func testInlineFirstAttempt(t *testing.T, s *store.Store) {
 	}
 
 	// One pass: first-try successes, and a failure between them.
-	p := pending()
+	p := pendingOf(t, s, cb.ID)
 	record(t, s, ok(p[0], at(1), 42*time.Millisecond, `{"ok":true}`), failed(p[1], at(1), 503, ""),
 		ok(p[2], at(1), 7*time.Millisecond, "fine"))
 	if n := attemptRows(t, s, ns[0].Seq); n != 0 {
@@ -104,7 +96,7 @@ func testInlineFirstAttempt(t *testing.T, s *store.Store) {
 
 	// The failure's retry succeeds, in a pass with a first try (alone):
 	// the retry is a row after the failure's; alone is inline.
-	p = pending()
+	p = pendingOf(t, s, cb.ID)
 	if len(p) != 2 || p[0].ID != "retried" || p[1].ID != "alone" {
 		t.Fatalf("pending: %v", p)
 	}
@@ -131,9 +123,9 @@ func testInlineFirstAttempt(t *testing.T, s *store.Store) {
 	if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.Requeue(ctx, replayed) }); err != nil {
 		t.Fatal(err)
 	}
-	p = pending()
+	p = pendingOf(t, s, cb.ID)
 	record(t, s, failed(p[0], at(3), 0, "connection refused"))
-	p = pending()
+	p = pendingOf(t, s, cb.ID)
 	record(t, s, ok(p[0], at(4), 11*time.Millisecond, "again"))
 	want = `10:00:01.123456 200 7ms "" "fine"; 10:00:03.123456 0 5ms "connection refused" "busy"; 10:00:04.123456 200 11ms "" "again"`
 	if got := history(t, s, ns[2].Seq); got != want {
@@ -215,17 +207,9 @@ func testDeliverySummaries(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	o, cb, _ := outbox(t, s, "inline", "retried", "failing", "untried")
 	at := func(s int) time.Time { return time.Date(2026, 3, 2, 10, 0, s, 0, time.UTC) }
-	pending := func() []*store.Notification {
-		t.Helper()
-		p, err := s.PendingNotifications(ctx, cb.ID, 0, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	p := pending()
+	p := pendingOf(t, s, cb.ID)
 	record(t, s, ok(p[0], at(1), 42*time.Millisecond, ""), failed(p[1], at(1), 503, ""), failed(p[2], at(1), 0, "refused"))
-	p = pending()
+	p = pendingOf(t, s, cb.ID)
 	record(t, s, ok(p[0], at(2), 9*time.Millisecond, ""), failed(p[1], at(2), 502, "bad gateway"))
 	other, _ := seed(t, s, "globex")
 	got, err := s.DeliverySummaries(ctx, o.ID, []string{"inline", "retried", "failing", "untried", "nope"})
@@ -259,4 +243,14 @@ func testDeliverySummaries(t *testing.T, s *store.Store) {
 	if got, err := s.DeliverySummaries(ctx, o.ID, nil); err != nil || len(got) != 0 {
 		t.Errorf("no ids: %v, %v", got, err)
 	}
+}
+
+// pendingOf is a callback's first ten waiting notifications.
+func pendingOf(t *testing.T, s *store.Store, callbackID int64) []*store.Notification {
+	t.Helper()
+	p, err := s.PendingNotifications(context.Background(), callbackID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
