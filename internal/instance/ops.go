@@ -189,7 +189,10 @@ func (s *Service) Create(ctx context.Context, c Caller, pathKey string, body []b
 	inst := &store.Instance{OrgID: c.Org.ID, UserID: c.User.ID, ElementKey: el.Key(), Name: name, Tags: tags,
 		TokenHash: auth.Hash(token), TokenSealed: s.Keys.Seal(token, tokenContext), Valid: true,
 		EventsEnabled: cfg[KeyEventsEnabled] == "true", Account: id.Account, Config: s.items(el, cfg)}
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+	// Saving an instance locks its poll jobs' rows, which River's completer
+	// also updates, in its own order: a deadlock's victim runs again (as in
+	// Update, Delete and SetEnabled).
+	err = s.Store.InTxRetrying(ctx, func(tx *store.Tx) error {
 		if err := s.reserveInstance(ctx, tx, c.Org.ID); err != nil {
 			return err
 		}
@@ -331,7 +334,7 @@ func (s *Service) change(ctx context.Context, c Caller, id int64, edit func(inst
 	inst.EventsEnabled = next[KeyEventsEnabled] == "true"
 	inst.Config = s.items(el, next)
 	seen := inst.UpdatedAt
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTxRetrying(ctx, func(tx *store.Tx) error {
 		now, err := s.load(ctx, tx, c, id)
 		if err != nil {
 			return err
@@ -352,7 +355,7 @@ func (s *Service) change(ctx context.Context, c Caller, id int64, edit func(inst
 
 // Delete removes an instance; its token stops working at once.
 func (s *Service) Delete(ctx context.Context, c Caller, id int64) error {
-	return s.Store.InTx(ctx, func(tx *store.Tx) error {
+	return s.Store.InTxRetrying(ctx, func(tx *store.Tx) error {
 		inst, err := s.load(ctx, tx, c, id)
 		if err != nil {
 			return err
@@ -368,7 +371,7 @@ func (s *Service) Delete(ctx context.Context, c Caller, id int64) error {
 // polls nor answers hub calls (403).
 func (s *Service) SetEnabled(ctx context.Context, c Caller, id int64, enabled bool) (*View, error) {
 	var inst *store.Instance
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err := s.Store.InTxRetrying(ctx, func(tx *store.Tx) error {
 		var err error
 		if inst, err = s.load(ctx, tx, c, id); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 )
@@ -186,6 +188,35 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 		f()
 	}
 	return nil
+}
+
+// InTxRetrying is InTx for a transaction that may lose a race it cannot
+// order: one that locks several of the job engine's rows (an instance's
+// poll jobs), which River's completer also updates, a batch at a time in
+// no set order. When PostgreSQL aborts it as a deadlock's victim, or for a
+// serialization failure, it runs again, up to three times in all, after
+// a short random pause. fn must be safe to run again: it may change only
+// the database and the values it returns (a failed attempt's AfterCommit
+// functions are dropped with it).
+func (s *Store) InTxRetrying(ctx context.Context, fn func(*Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.InTx(ctx, fn)
+		if err == nil || attempt == 3 || !retryable(err) {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// retryable says whether PostgreSQL aborted a transaction that would
+// succeed if run again: a deadlock's victim, or a serialization failure.
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }
 
 // bootstrapLock serializes first-start setup between replicas.
