@@ -141,7 +141,24 @@ func (s *Service) load(ctx context.Context, account string) (accountLoad, error)
 	l := accountLoad{polls: len(aps), at: s.now()}
 	l.periodic, l.once = forecastParts(loads)
 	s.loads.Store(account, l)
+	s.sweepLoads(l.at)
 	return l, nil
+}
+
+// sweepLoads forgets, once every loadTTL, the loads no one has read again
+// within it: the accounts whose instances are gone, or are polled on
+// other replicas now, do not stay in this process's memory for good.
+func (s *Service) sweepLoads(now time.Time) {
+	last := s.loadsSwept.Load()
+	if now.UnixNano()-last < int64(loadTTL) || !s.loadsSwept.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	s.loads.Range(func(k, v any) bool {
+		if now.Sub(v.(accountLoad).at) >= loadTTL {
+			s.loads.CompareAndDelete(k, v)
+		}
+		return true
+	})
 }
 
 // cachedLoad is load, read again at most every loadTTL: Check runs for

@@ -1,11 +1,14 @@
 package poller
 
 import (
+	"context"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/pollconfig"
+	sim "github.com/pollhook/pollhook/internal/sim/insightly"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
@@ -78,5 +81,31 @@ func TestLoadOf(t *testing.T) {
 				t.Errorf("loadOf = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A replica remembers an account's load for loadTTL, and forgets the
+// accounts no one asked about since, rather than every account it ever
+// polled.
+func TestLoadsOfGoneAccountsAreForgotten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := sim.NewManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	s := &Service{Store: openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "db")), Now: clock.Now}
+	held := func(account string) bool { _, ok := s.loads.Load(account); return ok }
+	for _, a := range []string{"gone", "kept"} {
+		if _, err := s.cachedLoad(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(loadTTL / 2)
+	s.cachedLoad(ctx, "kept") // still fresh: read from memory
+	clock.Advance(loadTTL / 2)
+	if !held("gone") || !held("kept") {
+		t.Fatal("a load was forgotten before a sweep was due")
+	}
+	s.cachedLoad(ctx, "kept") // read again, and the sweep is due
+	if held("gone") || !held("kept") {
+		t.Errorf("after a sweep: gone held %v, kept held %v; want only kept", held("gone"), held("kept"))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pollhook/pollhook/internal/delivery"
@@ -32,8 +33,9 @@ type Service struct {
 	// daily quota left to the customer's other apps (see Pace).
 	QuotaReserve float64
 
-	loads   sync.Map // account → accountLoad, read by Check (cachedLoad)
-	configs compiledCache
+	loads      sync.Map     // account → accountLoad, read by Check (cachedLoad)
+	loadsSwept atomic.Int64 // when loads were last swept (UnixNano)
+	configs    compiledCache
 }
 
 func (s *Service) log() *slog.Logger {
