@@ -223,8 +223,9 @@ func (s *Service) List(ctx context.Context, c Caller, f store.InstanceFilter) ([
 		return nil, err
 	}
 	out := []*View{}
+	users := map[int64]*store.User{}
 	for _, in := range list {
-		v, err := s.view(ctx, in)
+		v, err := s.viewWith(ctx, in, users)
 		if err != nil {
 			return nil, err
 		}

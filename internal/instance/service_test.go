@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -152,5 +153,53 @@ func TestSecretsSealedAndMasked(t *testing.T) {
 	_, _, err = svc.Hub(ctx, c.Org.ID, v.Token)
 	if element.StatusOf(err) != http.StatusInternalServerError {
 		t.Errorf("hub without the key: %v", err)
+	}
+}
+
+// Listing an organization's instances reads them, their configurations
+// and their users in a fixed number of statements, whatever their number
+// (it was three per instance), and each instance keeps its own
+// configuration.
+func TestListReadsInAFewStatements(t *testing.T) {
+	t.Parallel()
+	svc, c, _, _, _ := setup(t)
+	ctx := context.Background()
+	other := &store.Organization{Name: "other", SecretHash: auth.Hash("other")}
+	svc.Store.CreateOrganization(ctx, other)
+	ou := &store.User{OrgID: other.ID, Email: "o@x", SecretHash: auth.Hash("ou")}
+	svc.Store.CreateUser(ctx, ou)
+	mk := func(org *store.Organization, u *store.User, name string) {
+		t.Helper()
+		in := &store.Instance{OrgID: org.ID, UserID: u.ID, ElementKey: "insightly", Name: name, TokenHash: auth.Hash(name),
+			TokenSealed: svc.Keys.Seal(name, tokenContext), Valid: true,
+			Config: []store.ConfigItem{{Key: "username", Value: name + "@x"}, {Key: KeyCallbackURL, Value: "https://example.com/" + name}}}
+		if err := svc.Store.CreateInstance(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(n int) int64 {
+		t.Helper()
+		before := svc.Store.Counts().Statements
+		list, err := svc.List(ctx, c, store.InstanceFilter{})
+		if err != nil || len(list) != n {
+			t.Fatalf("List: %d instances, %v; want %d", len(list), err, n)
+		}
+		for _, v := range list {
+			if v.Configuration["username"] != v.Name+"@x" || v.Configuration[KeyCallbackURL] != "https://example.com/"+v.Name {
+				t.Errorf("%s has another's configuration: %v", v.Name, v.Configuration)
+			}
+		}
+		return svc.Store.Counts().Statements - before
+	}
+	mk(other, ou, "theirs")
+	for i := range 3 {
+		mk(c.Org, c.User, fmt.Sprint("a", i))
+	}
+	few := count(3)
+	for i := range 30 {
+		mk(c.Org, c.User, fmt.Sprint("b", i))
+	}
+	if many := count(33); many != few || many > 4 {
+		t.Errorf("listing 3 instances took %d statements, 33 took %d: want the same few", few, many)
 	}
 }

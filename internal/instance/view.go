@@ -66,6 +66,12 @@ type UserView struct {
 }
 
 func (s *Service) view(ctx context.Context, in *store.Instance) (*View, error) {
+	return s.viewWith(ctx, in, nil)
+}
+
+// viewWith is view with the users already read, by ID (nil: none); a
+// user it reads is added, so that a list reads each user once.
+func (s *Service) viewWith(ctx context.Context, in *store.Instance, users map[int64]*store.User) (*View, error) {
 	el, err := s.elementOf(in)
 	if err != nil {
 		return nil, err
@@ -74,9 +80,14 @@ func (s *Service) view(ctx context.Context, in *store.Instance) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.Store.UserByID(ctx, in.UserID)
-	if err != nil {
-		return nil, err
+	u := users[in.UserID]
+	if u == nil {
+		if u, err = s.Store.UserByID(ctx, in.UserID); err != nil {
+			return nil, err
+		}
+		if users != nil {
+			users[in.UserID] = u
+		}
 	}
 	info := el.Info()
 	cfg := map[string]string{}

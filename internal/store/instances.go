@@ -173,12 +173,38 @@ func (q queries) Instances(ctx context.Context, orgID int64, f InstanceFilter) (
 	if err := rows.Err(); err != nil {
 		return nil, q.d.wrap(err)
 	}
-	for _, in := range out {
-		if err := q.loadConfig(ctx, in); err != nil {
-			return nil, err
+	return out, q.loadConfigs(ctx, orgID, out)
+}
+
+// loadConfigs loads the configuration of an organization's instances
+// listed, in one query whatever their number (one per instance made a
+// list of 10,000 instances 10,000 statements).
+func (q queries) loadConfigs(ctx context.Context, orgID int64, list []*Instance) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Instance, len(list))
+	for _, in := range list {
+		in.Config = nil
+		byID[in.ID] = in
+	}
+	rows, err := q.query(ctx, `SELECT c.instance_id, c.id, c.key, c.value, c.secret FROM instance_config c
+		JOIN instances i ON i.id = c.instance_id WHERE i.org_id = ? ORDER BY c.instance_id, c.id`, orgID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var c ConfigItem
+		if err := rows.Scan(&id, &c.ID, &c.Key, &c.Value, &c.Secret); err != nil {
+			return q.d.wrap(err)
+		}
+		if in := byID[id]; in != nil {
+			in.Config = append(in.Config, c)
 		}
 	}
-	return out, nil
+	return q.d.wrap(rows.Err())
 }
 
 func (f InstanceFilter) matches(in *Instance) bool {
