@@ -584,3 +584,45 @@ func TestConsoleFormRefusals(t *testing.T) {
 		}
 	}
 }
+
+// The instances page shows 50 instances at a time, says which of how
+// many, and links to the pages around it, with the search kept: each row
+// reads its polls' status, so an organization of thousands does not make
+// one page of thousands.
+func TestConsoleInstancesInPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	base := strings.TrimSuffix(h.base, "/elements/api-v2")
+	for i := range 55 {
+		name := fmt.Sprintf("Paged %02d", i)
+		if i%2 == 1 {
+			name = fmt.Sprintf("Odd %02d", i)
+		}
+		h.create(h.instanceBody(name, map[string]any{"event.notification.enabled": false}))
+	}
+	c := newConsoleClient(t, base)
+	if status, _, _ := c.do("POST", "/signin", url.Values{"email": {h.creds.Email}, "password": {h.creds.ConsolePassword}}); status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", status)
+	}
+	rows := func(page string) int { return strings.Count(page, "<tr data-instance=") }
+	_, _, first := c.do("GET", "/instances", nil)
+	if n := rows(first); n != 50 || !strings.Contains(first, "1–50 of 55") || !strings.Contains(first, `href="/instances?page=2"`) ||
+		strings.Contains(first, `rel="prev"`) {
+		t.Fatalf("the first page: %d rows\n%.3000s", n, first)
+	}
+	_, _, second := c.do("GET", "/instances?page=2", nil)
+	if n := rows(second); n != 5 || !strings.Contains(second, "51–55 of 55") || !strings.Contains(second, `href="/instances?page=1"`) ||
+		strings.Contains(second, `rel="next"`) || !strings.Contains(second, "Odd 53") {
+		t.Fatalf("the second page: %d rows\n%.3000s", n, second)
+	}
+	// A search small enough for one page has no pager; a page beyond the
+	// last shows the last.
+	_, _, odd := c.do("GET", "/instances?q=odd", nil)
+	if n := rows(odd); n != 27 || strings.Contains(odd, `class="pager"`) || strings.Contains(odd, "Paged 00") {
+		t.Errorf("searching odd: %d rows", n)
+	}
+	_, _, beyond := c.do("GET", "/instances?page=9", nil)
+	if n := rows(beyond); n != 5 || !strings.Contains(beyond, "51–55 of 55") {
+		t.Errorf("page 9 of 2: %d rows", n)
+	}
+}

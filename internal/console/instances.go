@@ -31,10 +31,18 @@ type listData struct {
 	Q, Tag  string
 	AllTags []string
 	Total   int // instances in the organization, before the search
+	// Matched is how many match the search; the page shows the rows
+	// First to Last of them (1-based), with links to the pages around it.
+	Matched, First, Last int
+	Prev, Next           string
 }
 
-// list: every instance of the organization, searched by name and
-// filtered by tag, with each resource's last and next poll.
+// listPageSize is how many instances a page of the list shows: each row
+// reads its polls' status.
+const listPageSize = 50
+
+// list: the organization's instances, searched by name and filtered by
+// tag, a page at a time, with each resource's last and next poll.
 func (c *Console) list(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -58,6 +66,7 @@ func (c *Console) list(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
+	var matched []*instance.View
 	for _, in := range all {
 		if d.Tag != "" && !slices.Contains(in.Tags, d.Tag) {
 			continue
@@ -65,6 +74,31 @@ func (c *Console) list(w http.ResponseWriter, r *http.Request, v *viewer) {
 		if d.Q != "" && !strings.Contains(strings.ToLower(in.Name), strings.ToLower(d.Q)) {
 			continue
 		}
+		matched = append(matched, in)
+	}
+	// A page of them: the list says which, and links to the others.
+	page, _ := strconv.Atoi(q.Get("page"))
+	pages := max(1, (len(matched)+listPageSize-1)/listPageSize)
+	page = min(max(page, 1), pages)
+	from, to := (page-1)*listPageSize, min(page*listPageSize, len(matched))
+	d.Matched, d.First, d.Last = len(matched), from+1, to
+	link := func(p int) string {
+		v := url.Values{"page": {strconv.Itoa(p)}}
+		if d.Q != "" {
+			v.Set("q", d.Q)
+		}
+		if d.Tag != "" {
+			v.Set("tag", d.Tag)
+		}
+		return "/instances?" + v.Encode()
+	}
+	if page > 1 {
+		d.Prev = link(page - 1)
+	}
+	if page < pages {
+		d.Next = link(page + 1)
+	}
+	for _, in := range matched[from:to] {
 		rw := row{View: in}
 		if cb := callbacks[in.Configuration[instance.KeyCallbackURL]]; cb != nil {
 			rw.Callback, rw.Suspended = cb.State, cb.State == store.CallbackSuspended
