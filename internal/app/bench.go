@@ -48,6 +48,7 @@ func benchmarks() []benchmark {
 				fs.IntVar(&cfg.Workers, "workers", 0, "job workers (default the server's)")
 				fs.DurationVar(&cfg.FetchInterval, "fetch-interval", 0, "how often idle workers look for due jobs (default the server's)")
 				fs.BoolVar(&cfg.Herd, "herd", false, "start every first poll at once (a bulk import without --first-poll-spread) instead of spreading them over one interval")
+				fs.IntVar(&cfg.Accounts, "accounts", 1, "simulated Insightly accounts; instances are spread over their owners' keys in turn (each account's pace is shared by its instances)")
 				return func(ctx context.Context) (formatter, error) {
 					cfg.Database, cfg.Progress = *database, progress
 					exe, err := os.Executable()

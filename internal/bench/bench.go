@@ -115,7 +115,10 @@ type rig struct {
 	sim    *sim.Sim // nil when the simulator is a process (simProcess)
 	simURL string
 	simKey string
-	simSrv *http.Server
+	// simKeys is every simulated account's owner key, in the accounts'
+	// order: simKey is the first.
+	simKeys []string
+	simSrv  *http.Server
 	// requests counts requests to the simulator.
 	requests atomic.Int64
 	tmp      string
@@ -161,7 +164,10 @@ func newRigOn(ctx context.Context, dsn string, ext *simProcess, simCfg sim.Confi
 		return nil, err
 	}
 	if ext != nil {
-		r.simURL, r.simKey = ext.base, ext.key
+		r.simURL, r.simKey, r.simKeys = ext.base, ext.key, ext.keys
+		if len(r.simKeys) == 0 {
+			r.simKeys = []string{ext.key}
+		}
 	} else if err := r.serveSim(simCfg); err != nil {
 		r.close()
 		return nil, err
@@ -218,12 +224,20 @@ func (r *rig) serveSim(cfg sim.Config) error {
 	r.simSrv = &http.Server{Handler: r.sim.Handler()}
 	go r.simSrv.Serve(ln)
 	r.simURL, r.simKey = "http://"+ln.Addr().String()+"/v3.1", r.sim.APIKey()
+	for _, a := range r.sim.Accounts() {
+		r.simKeys = append(r.simKeys, a.Keys[0])
+	}
 	return nil
 }
 
 // create makes an instance through the instance service, as the API does.
 func (r *rig) create(ctx context.Context, name, callback string, refresh int, pollers map[string]any) (*instance.View, error) {
-	cfg := map[string]any{"password": r.simKey, "base.url": r.simURL, "event.notification.enabled": true,
+	return r.createAs(ctx, r.simKey, name, callback, refresh, pollers)
+}
+
+// createAs is create with the API key key (one of simKeys).
+func (r *rig) createAs(ctx context.Context, key, name, callback string, refresh int, pollers map[string]any) (*instance.View, error) {
+	cfg := map[string]any{"password": key, "base.url": r.simURL, "event.notification.enabled": true,
 		"event.poller.refresh_interval": refresh}
 	if pollers != nil {
 		cfg["event.poller.configuration"] = pollers

@@ -38,6 +38,7 @@ func simMain(args []string) int {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", sim.RateLimitDefault, "")
 	fs.IntVar(&cfg.DailyQuota, "daily-quota", 0, "")
+	fs.IntVar(&cfg.Accounts, "accounts", 1, "")
 	if err := fs.Parse(args[2:]); err != nil {
 		return 2
 	}
@@ -48,7 +49,12 @@ func simMain(args []string) int {
 	s := sim.New(cfg)
 	fmt.Printf("Insightly v3.1 simulator: seed %d, %d records per core object, churn 0/s\n", cfg.Seed, cfg.Records)
 	fmt.Printf("  base URL  http://%s/v3.1\n", ln.Addr())
-	fmt.Printf("  API key   %s   (owner)\n", s.APIKey())
+	for _, a := range s.Accounts() {
+		fmt.Printf("  API key   %s   (%s, plan %s, owner)\n", a.Keys[0], a.Name, a.Plan)
+		for _, k := range a.Keys[1:] {
+			fmt.Printf("  API key   %s   (%s, user)\n", k, a.Name)
+		}
+	}
 	http.Serve(ln, s.Handler())
 	return 0
 }
@@ -79,6 +85,31 @@ func TestPollingBenchRuns(t *testing.T) {
 	// end: the window is short). Two requests a poll would be far outside.
 	if res.Polls < 8 || math.Abs(res.RequestsPerPoll-1) > 4/float64(res.Polls) || res.LateP99 < res.LateP50 || res.RSS <= 0 || res.DatabaseBytes <= 0 {
 		t.Errorf("result: %+v", res)
+	}
+}
+
+// Instances spread over three accounts: each account's key is asked
+// upstream and every account's polls run, in this process's simulator
+// and in one run as a process (whose printed keys the bench reads).
+func TestPollingBenchAccounts(t *testing.T) {
+	t.Parallel()
+	for _, exe := range []string{"", os.Args[0]} {
+		cfg := PollingConfig{InstanceResources: 24, Interval: 2, IntervalUnit: 500 * time.Millisecond,
+			Duration: 2 * time.Second, Accounts: 3, Executable: exe, SimEnv: []string{"POLLHOOK_BENCH_TEST_SIM=1"}}
+		res, err := Polling(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked := 3
+		if exe != "" {
+			asked = 0 // not counted: the simulator is a process
+		}
+		if res.Accounts != 3 || res.AccountsPolled != 3 || res.AccountsAsked != asked || res.Backlog != 0 || res.Polls < 24 {
+			t.Errorf("simulator process %v: %+v", exe != "", res)
+		}
+		if out := res.Format(); !strings.Contains(out, "accounts                           3") {
+			t.Errorf("format:\n%s", out)
+		}
 	}
 }
 

@@ -31,10 +31,15 @@ type PollingConfig struct {
 	// simulator as a child process, so that this process's CPU time is
 	// pollhook's alone; otherwise the simulator runs in this process.
 	Executable string
+	SimEnv     []string // added to the simulator process's environment (tests)
 	// Herd starts every first poll at once, as a bulk import without
 	// --first-poll-spread does; by default they are spread over one
 	// interval, as instances created over time are.
-	Herd     bool
+	Herd bool
+	// Accounts is the number of simulated Insightly accounts (default 1);
+	// instances are spread over their owners' keys in turn, so that each
+	// account's shared pace (on PostgreSQL, a row) serves its share only.
+	Accounts int
 	Progress func(format string, args ...any)
 }
 
@@ -61,6 +66,13 @@ type PollingResult struct {
 	Setup                                  time.Duration
 	Backlog                                int // resources never polled when the warm-up ended (the schedule is beyond reach)
 	Herd                                   bool
+	Accounts                               int // simulated Insightly accounts the instances are spread over
+	// AccountsPolled is how many accounts had every resource of every
+	// one of their instances polled by the end.
+	AccountsPolled int
+	// AccountsAsked is how many accounts the simulator saw requests from
+	// (counted only when it runs in this process; 0 otherwise).
+	AccountsAsked int
 }
 
 // Polling measures polls of idle resources at scale.
@@ -74,6 +86,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	if cfg.IntervalUnit <= 0 {
 		cfg.IntervalUnit = time.Second
 	}
+	cfg.Accounts = max(cfg.Accounts, 1)
 	interval := time.Duration(cfg.Interval) * cfg.IntervalUnit
 	if cfg.Duration <= 0 {
 		cfg.Duration = 2 * interval
@@ -106,26 +119,30 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	var sp *simProcess
 	if cfg.Executable != "" {
 		var err error
-		if sp, err = startSim(ctx, simCommand{Executable: cfg.Executable, Records: 3, Seed: 1}); err != nil {
+		if sp, err = startSim(ctx, simCommand{Executable: cfg.Executable, Env: cfg.SimEnv, Records: 3, Seed: 1, Accounts: cfg.Accounts}); err != nil {
 			return nil, err
 		}
 		defer sp.stop()
 	}
-	r, err := newRigOn(ctx, cfg.Database, sp, sim.Config{Records: 3, DailyQuota: -1}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m,
+	r, err := newRigOn(ctx, cfg.Database, sp, sim.Config{Records: 3, DailyQuota: -1, Accounts: cfg.Accounts}, jobs.Config{IntervalUnit: cfg.IntervalUnit, Metrics: m,
 		Workers: cfg.Workers, FirstPollSpread: spread, FetchInterval: cfg.FetchInterval})
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
 	requests := &r.requests
+	if len(r.simKeys) != cfg.Accounts {
+		return nil, fmt.Errorf("bench: the simulator has %d accounts' keys, not %d", len(r.simKeys), cfg.Accounts)
+	}
 	res := &PollingResult{Dialect: r.st.Dialect(), InstanceResources: cfg.InstanceResources, Interval: interval, Herd: cfg.Herd,
-		Offered: float64(cfg.InstanceResources) / interval.Seconds()}
+		Accounts: cfg.Accounts, Offered: float64(cfg.InstanceResources) / interval.Seconds()}
 
 	// Instances through the instance service, as the API makes them; the
 	// engine is not running yet: their first polls are spread over the
 	// interval from now (or, with Herd, all due at once).
 	instances := (cfg.InstanceResources + 3) / 4
-	progress("creating %d instances (%d instance-resources) on %s", instances, instances*4, res.Dialect)
+	progress("creating %d instances (%d instance-resources) over %d accounts on %s", instances, instances*4, cfg.Accounts, res.Dialect)
+	accountOf := make([]int64, instances) // instance i's ID; its account is i % Accounts
 	start := time.Now()
 	var created atomic.Int64
 	var firstErr error
@@ -134,10 +151,12 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < instances; i += 8 {
-				if _, err := r.create(ctx, fmt.Sprintf("poll %d", i), "http://127.0.0.1:9/idle", cfg.Interval, nil); err != nil {
+				v, err := r.createAs(ctx, r.simKeys[i%cfg.Accounts], fmt.Sprintf("poll %d", i), "http://127.0.0.1:9/idle", cfg.Interval, nil)
+				if err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
+				accountOf[i] = v.ID
 				if n := created.Add(1); n%1000 == 0 {
 					progress("%d instances", n)
 				}
@@ -210,7 +229,52 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	res.LateP50, res.LateP99 = percentile(sorted, 0.5), percentile(sorted, 0.99)
 	res.RSS = peakRSS()
 	res.DatabaseBytes = databaseBytes(ctx, r)
+	if res.AccountsPolled, err = accountsPolled(ctx, r, accountOf, cfg.Accounts); err != nil {
+		return nil, err
+	}
+	if r.sim != nil {
+		for _, s := range r.sim.Stats() {
+			if s.Requests > 0 {
+				res.AccountsAsked++
+			}
+		}
+	}
 	return res, nil
+}
+
+// accountsPolled counts the accounts every poll of whose instances has
+// run: ids[i] is instance i's, of account i % accounts.
+func accountsPolled(ctx context.Context, r *rig, ids []int64, accounts int) (int, error) {
+	rows, err := r.st.DB().QueryContext(ctx, `SELECT instance_id, MIN(runs) FROM polls GROUP BY instance_id`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	ran := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		var runs int
+		if err := rows.Scan(&id, &runs); err != nil {
+			return 0, err
+		}
+		ran[id] = runs > 0
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	short := make([]bool, accounts)
+	for i, id := range ids {
+		if !ran[id] {
+			short[i%accounts] = true
+		}
+	}
+	n := 0
+	for _, s := range short {
+		if !s {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // okPolls counts poll runs so far, from the polls table (idle polls do
@@ -263,6 +327,7 @@ func (r *PollingResult) Format() string {
 		start = "every first poll at once (--herd)"
 	}
 	return fmt.Sprintf(`polling on %s: %d instance-resources every %s, nothing changing upstream, %s
+  accounts                    %8d  (instances spread over them in turn; %d with every poll run%s)
   offered                     %8.1f polls/s
   sustained                   %8.1f polls/s  (%d polls measured)
   start delay                 p50 %s  p99 %s
@@ -272,7 +337,7 @@ func (r *PollingResult) Format() string {
   peak RSS                    %8.0f MiB  (pollhook and the bench%s)
   database                    %8.1f MiB
   setup                       %s to create the instances%s
-`, r.Dialect, r.InstanceResources, r.Interval, start, r.Offered, r.Sustained, r.Polls,
+`, r.Dialect, r.InstanceResources, r.Interval, start, r.Accounts, r.AccountsPolled, r.asked(), r.Offered, r.Sustained, r.Polls,
 		r.LateP50.Round(time.Millisecond), r.LateP99.Round(time.Millisecond), r.RequestsPerPoll, r.cpuLine(), r.StatementsPerPoll, r.TransactionsPerPoll,
 		float64(r.RSS)/(1<<20), simInProcess(r.SimCPUPerPoll), float64(r.DatabaseBytes)/(1<<20), r.Setup.Round(time.Second), backlog(r.Backlog))
 }
@@ -311,6 +376,13 @@ func (r *PollingResult) cpuLine() string {
 		line += fmt.Sprintf(", %s PostgreSQL (its backends serving this process)", micros(r.DatabaseCPUPerPoll))
 	}
 	return line
+}
+
+func (r *PollingResult) asked() string {
+	if r.AccountsAsked == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d asked upstream", r.AccountsAsked)
 }
 
 func micros(d time.Duration) string {

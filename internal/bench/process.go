@@ -19,8 +19,9 @@ import (
 // simProcess is `pollhook sim insightly` running as a child process.
 type simProcess struct {
 	cmd       *exec.Cmd
-	base, key string // the API root (…/v3.1) and the owner's API key
-	host      string // host:port
+	base, key string   // the API root (…/v3.1) and the first account owner's API key
+	keys      []string // every account owner's API key, in the accounts' order (key is the first)
+	host      string   // host:port
 	stderr    *bytes.Buffer
 	waitDone  chan struct{}
 	stopOnce  sync.Once
@@ -33,10 +34,13 @@ type simCommand struct {
 	Env        []string // added to its environment (tests)
 	Records    int      // per core object
 	Seed       uint64
+	Accounts   int // Insightly accounts (default 1); startSim reads each owner's key
 }
 
 // startSim starts the simulator, without rate limits or quota, and reads
-// where it listens and its key from what it prints (internal/app/sim.go).
+// where it listens and its accounts' owner keys from what it prints
+// (internal/app/sim.go: a line "API key <key> (<account>, plan <plan>,
+// owner)" for each account, in order).
 func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
 	t0 := time.Now()
 	exe := cfg.Executable
@@ -46,8 +50,13 @@ func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command(exe, "sim", "insightly", "--addr", "127.0.0.1:0", "--records", strconv.Itoa(cfg.Records),
-		"--seed", strconv.FormatUint(cfg.Seed, 10), "--rate-limit", "-1", "--daily-quota", "-1")
+	accounts := max(cfg.Accounts, 1)
+	args := []string{"sim", "insightly", "--addr", "127.0.0.1:0", "--records", strconv.Itoa(cfg.Records),
+		"--seed", strconv.FormatUint(cfg.Seed, 10), "--rate-limit", "-1", "--daily-quota", "-1"}
+	if accounts > 1 {
+		args = append(args, "--accounts", strconv.Itoa(accounts))
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), cfg.Env...)
 	sp := &simProcess{cmd: cmd, stderr: &bytes.Buffer{}, waitDone: make(chan struct{})}
 	cmd.Stderr = sp.stderr
@@ -59,8 +68,9 @@ func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
 		return nil, fmt.Errorf("bench: start the simulator: %w", err)
 	}
 	type found struct {
-		base, key string
-		err       error
+		base string
+		keys []string
+		err  error
 	}
 	ch := make(chan found, 1)
 	go func() {
@@ -71,15 +81,16 @@ func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
 			switch {
 			case len(fields) >= 3 && fields[0] == "base" && fields[1] == "URL":
 				f.base = fields[2]
-			case len(fields) >= 3 && fields[0] == "API" && fields[1] == "key" && f.key == "":
-				f.key = fields[2]
+			case len(fields) >= 3 && fields[0] == "API" && fields[1] == "key" &&
+				(len(f.keys) == 0 || strings.HasSuffix(fields[len(fields)-1], "owner)")):
+				f.keys = append(f.keys, fields[2])
 			}
-			if f.base != "" && f.key != "" {
+			if f.base != "" && len(f.keys) == accounts {
 				break
 			}
 		}
-		if f.base == "" || f.key == "" {
-			f.err = fmt.Errorf("bench: the simulator printed no base URL and API key (%v)", sc.Err())
+		if f.base == "" || len(f.keys) < accounts {
+			f.err = fmt.Errorf("bench: the simulator printed no base URL and %d owners' API keys (%d; %v)", accounts, len(f.keys), sc.Err())
 		}
 		ch <- f
 		io.Copy(io.Discard, out)
@@ -91,7 +102,7 @@ func startSim(ctx context.Context, cfg simCommand) (*simProcess, error) {
 			sp.stop()
 			return nil, fmt.Errorf("%w: %s", f.err, sp.stderr.String())
 		}
-		sp.base, sp.key, sp.startup = f.base, f.key, time.Since(t0)
+		sp.base, sp.key, sp.keys, sp.startup = f.base, f.keys[0], f.keys, time.Since(t0)
 	case <-sp.waitDone:
 		return nil, fmt.Errorf("bench: the simulator exited: %s", sp.stderr.String())
 	case <-ctx.Done():
