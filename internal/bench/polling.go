@@ -142,7 +142,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	// interval from now (or, with Herd, all due at once).
 	instances := (cfg.InstanceResources + 3) / 4
 	progress("creating %d instances (%d instance-resources) over %d accounts on %s", instances, instances*4, cfg.Accounts, res.Dialect)
-	accountOf := make([]int64, instances) // instance i's ID; its account is i % Accounts
+	ids := make([]int64, instances) // instance i's ID; its account is i % Accounts
 	start := time.Now()
 	var created atomic.Int64
 	var firstErr error
@@ -156,7 +156,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 					once.Do(func() { firstErr = err })
 					return
 				}
-				accountOf[i] = v.ID
+				ids[i] = v.ID
 				if n := created.Add(1); n%1000 == 0 {
 					progress("%d instances", n)
 				}
@@ -229,7 +229,7 @@ func Polling(ctx context.Context, cfg PollingConfig) (*PollingResult, error) {
 	res.LateP50, res.LateP99 = percentile(sorted, 0.5), percentile(sorted, 0.99)
 	res.RSS = peakRSS()
 	res.DatabaseBytes = databaseBytes(ctx, r)
-	if res.AccountsPolled, err = accountsPolled(ctx, r, accountOf, cfg.Accounts); err != nil {
+	if res.AccountsPolled, err = accountsPolled(ctx, r, ids, cfg.Accounts); err != nil {
 		return nil, err
 	}
 	if r.sim != nil {
