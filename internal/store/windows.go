@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Window is the window a poll's run is working through: committed page
@@ -87,6 +89,22 @@ func (s *Store) StateWritten(ctx context.Context, n int) error {
 	}
 	_, err := s.db.ExecContext(ctx, `ANALYZE seen`)
 	return err
+}
+
+// Analyze refreshes PostgreSQL's statistics of tables (nothing on SQLite,
+// whose planner needs none of this): for tables whose plans go wrong
+// without them and that autovacuum may not have reached (it is off on
+// some servers, and behind on others during a bulk import).
+func (s *Store) Analyze(ctx context.Context, tables ...string) error {
+	if s.Dialect() != Postgres {
+		return nil
+	}
+	for _, t := range tables {
+		if _, err := s.db.ExecContext(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // putSeen writes per-record state, in object ID order (index pages fill
