@@ -13,14 +13,19 @@ import (
 func TestPostgres(t *testing.T) {
 	t.Parallel()
 	base := testdb.PostgresURL(t)
-	storetest.Run(t, func(t *testing.T) *store.Store {
-		s, err := store.Open(context.Background(), testdb.FreshSchema(t, base))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) *store.Store { return openPostgres(t, base) })
+}
+
+// openPostgres opens a store on a fresh schema of the PostgreSQL server
+// at base, closed when the test ends.
+func openPostgres(t *testing.T, base string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), testdb.FreshSchema(t, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // Replicas starting together queue on the migration lock.
@@ -50,11 +55,7 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 func TestPostgresCountingKeepsPgxArguments(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, testdb.FreshSchema(t, testdb.PostgresURL(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPostgres(t, testdb.PostgresURL(t))
 	var n int
 	if err := s.DB().QueryRowContext(ctx, `SELECT cardinality($1::bigint[])`, []int64{1, 2, 3}).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("a []int64 argument: %d, %v", n, err)

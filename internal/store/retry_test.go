@@ -16,11 +16,7 @@ import (
 func TestInTxRetryingRunsADeadlocksVictimAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, testdb.FreshSchema(t, testdb.PostgresURL(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPostgres(t, testdb.PostgresURL(t))
 	one, other := &store.Organization{Name: "one", SecretHash: []byte("one")}, &store.Organization{Name: "other", SecretHash: []byte("other")}
 	for _, o := range []*store.Organization{one, other} {
 		if err := s.CreateOrganization(ctx, o); err != nil {
@@ -51,7 +47,7 @@ func TestInTxRetryingRunsADeadlocksVictimAgain(t *testing.T) {
 	}()
 
 	attempts := 0
-	err = s.InTxRetrying(ctx, func(tx *store.Tx) error {
+	err := s.InTxRetrying(ctx, func(tx *store.Tx) error {
 		attempts++
 		q := tx.SQL()
 		if _, err := q.ExecContext(ctx, `SET LOCAL deadlock_timeout = '100ms'`); err != nil {
