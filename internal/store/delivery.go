@@ -565,7 +565,8 @@ func (q queries) DeliverySummaries(ctx context.Context, orgID int64, ids []strin
 		args = append(args, id)
 	}
 	// The last attempt is the newest attempts row or, when there is none,
-	// the first try kept on the notification's row (see Attempts).
+	// the first try kept on the notification's row (see Attempts). Both
+	// are read and chosen here: SQLite's COALESCE of two times gives text.
 	rows, err := q.query(ctx, `SELECT n.id, n.status, n.attempts, n.first_attempt_at, n.first_status_code, n.first_latency_ms,
 			a.at, a.status_code, a.latency_ms, a.error
 		FROM notifications n LEFT JOIN attempts a ON a.id = (SELECT MAX(l.id) FROM attempts l WHERE l.notification_id = n.seq)
