@@ -29,8 +29,8 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 // session.Throttle) and starts a session; when the address belongs to
 // several organizations whose user has this password, the user picks one
 // next. Each sign-in renews the browser's device cookie, which exempts it
-// from the account-wide budget so that others' failures cannot keep its
-// owner out.
+// from the account-wide and per-address budgets so that others' failures
+// cannot keep its owner out.
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	d := signinData{Email: strings.TrimSpace(r.PostForm.Get("email")), Next: safeNext(r.PostForm.Get("next"))}

@@ -3,6 +3,7 @@ package poller
 import (
 	"time"
 
+	"github.com/pollhook/pollhook/internal/pollconfig"
 	"github.com/pollhook/pollhook/internal/store"
 )
 
@@ -37,10 +38,20 @@ type Cursor struct {
 	Floor time.Time
 }
 
+// cursorOf is the poll's cursor as a window reads it.
+func cursorOf(p *store.Poll) Cursor {
+	return Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor}
+}
+
 // Timing is what a resource's configuration says of windows.
 type Timing struct {
 	Overlap   time.Duration // how far each window reaches back before the cursor
 	PollDelay time.Duration // how long a change may take to become visible upstream
+}
+
+// timingOf is a resource configuration's timing.
+func timingOf(cfg *pollconfig.Resource) Timing {
+	return Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay}
 }
 
 // firstMargin is how far before the enable time the first window reaches:

@@ -196,8 +196,7 @@ func (r *Runner) run(ctx context.Context, t Target, p *store.Poll, runAt time.Ti
 // nothing is reported twice).
 func open(t Target, p *store.Poll, runAt time.Time) (*window, error) {
 	cfg := t.Config.Config
-	win := &window{t: t, timing: Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay},
-		cursor: Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor},
+	win := &window{t: t, timing: timingOf(cfg), cursor: cursorOf(p),
 		rule: rule{filterByUpdated: cfg.FilterByUpdatedDate, filterByCurrent: cfg.FilterByCurrentDate,
 			tolerance: cfg.CreatedCheckTolerance, hasCreated: t.Config.CreatedFormat != nil},
 		stats: Stats{Backfill: !p.BackfillFrom.IsZero()}, obs: newObserver(t)}

@@ -126,8 +126,7 @@ func (r *Runner) Baseline(ctx context.Context, t Target) (BaselineStats, error) 
 		return st, err
 	}
 	cfg := t.Config.Config
-	nextWindow := scanStart(Cursor{At: p.Cursor, Anchored: p.Anchored, BackfillFrom: p.BackfillFrom, Floor: p.Floor},
-		Timing{Overlap: cfg.Overlap, PollDelay: cfg.PollDelay})
+	nextWindow := scanStart(cursorOf(p), timingOf(cfg))
 	page := map[string][]byte{}
 	updated := map[string]time.Time{}
 	flush := func() error {
