@@ -87,8 +87,7 @@ func (s *Store) StateWritten(ctx context.Context, n int) error {
 	if total/analyzeEvery == (total-int64(n))/analyzeEvery {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, `ANALYZE seen`)
-	return err
+	return s.Analyze(ctx, "seen")
 }
 
 // Analyze refreshes PostgreSQL's statistics of tables (nothing on SQLite,
